@@ -1,0 +1,65 @@
+"""Every Redis key and channel name of a deployment, built in one place.
+
+All names carry the same hash tag, `{<prefix>}`, so every script's keys fall in
+one slot and the scripts run unchanged on Redis Cluster. docs/redis-schema.md
+describes each key's layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key and channel names for one deployment (one `ROUTEGUARD_KEY_PREFIX`)."""
+
+    prefix: str = "routeguard"
+
+    def __post_init__(self) -> None:
+        if not self.prefix or any(c in self.prefix for c in "{} \t\r\n"):
+            raise ValueError(
+                f"key prefix must be non-empty, without braces or spaces: {self.prefix!r}"
+            )
+
+    @property
+    def tag(self) -> str:
+        """The hash tag shared by every key of the deployment."""
+        return "{" + self.prefix + "}"
+
+    def state(self, route: str) -> str:
+        """Hash: the route's breaker state record."""
+        return f"{self.tag}:route:{route}"
+
+    def window(self, route: str) -> str:
+        """Hash: the route's time-bucketed call, failure and slow counts."""
+        return f"{self.tag}:window:{route}"
+
+    def lease(self, route: str) -> str:
+        """Sorted set: the route's half-open trial leases, scored by expiry."""
+        return f"{self.tag}:lease:{route}"
+
+    @property
+    def events(self) -> str:
+        """Stream: every transition of every route, bounded in length."""
+        return f"{self.tag}:events"
+
+    @property
+    def open_index(self) -> str:
+        """Sorted set: open routes scored by open_until (ms), for tick()."""
+        return f"{self.tag}:open"
+
+    @property
+    def transitions_channel(self) -> str:
+        """Pub/sub channel: every transition, as JSON, the moment it happens."""
+        return f"{self.tag}:transitions"
+
+    def route_keys(self, route: str) -> list[str]:
+        """KEYS[1..5] of the record, acquire and force scripts, in order."""
+        return [
+            self.state(route),
+            self.window(route),
+            self.lease(route),
+            self.events,
+            self.open_index,
+        ]

@@ -1,0 +1,100 @@
+-- record: one batch of outcomes for one route (a single outcome is a batch of one).
+-- ARGV[16] ok  [17] slow  [18] failures  [19] trailing failures  [20] last failure class
+-- ARGV[21] rate limited  [22] retry-after ms (-1: none)  [23] auth errors
+-- ARGV[24] quota errors  [25] jitter draw in [0, 1000)  [26] trial lease token ('' none)
+local b = {ok = tonumber(ARGV[OP]), slow = tonumber(ARGV[OP + 1]),
+           failures = tonumber(ARGV[OP + 2]), trailing = tonumber(ARGV[OP + 3]),
+           last_failure = ARGV[OP + 4], rate_limited = tonumber(ARGV[OP + 5]),
+           retry_ms = tonumber(ARGV[OP + 6]), auth = tonumber(ARGV[OP + 7]),
+           quota = tonumber(ARGV[OP + 8])}
+local jitter, token = tonumber(ARGV[OP + 9]), ARGV[OP + 10]
+
+begin()
+
+local calls = b.ok + b.failures
+if calls > 0 then
+  local current = math.floor(NOW / P.bucket_ms)
+  redis.call('HINCRBY', K_WINDOW, 'c' .. current, calls)
+  if b.failures > 0 then redis.call('HINCRBY', K_WINDOW, 'f' .. current, b.failures) end
+  if b.slow > 0 then redis.call('HINCRBY', K_WINDOW, 's' .. current, b.slow) end
+  redis.call('PEXPIRE', K_WINDOW, P.bucket_ms * (P.buckets + 1))
+end
+read_window()
+
+if b.ok > 0 then s.consecutive = b.trailing else s.consecutive = s.consecutive + b.failures end
+
+local function retry_ms()
+  local wanted = b.retry_ms
+  if wanted < 0 then wanted = P.open_ms end
+  return math.min(wanted, P.open_max_ms)
+end
+
+local function decide_unusable()
+  if b.auth > 0 then
+    open_route('auth_error', 'credentials rejected', 'none', 0, 0)
+  elseif b.quota > 0 then
+    open_route('quota_exhausted', 'quota or credit exhausted', 'none', 0, 0)
+  else
+    return false
+  end
+  return true
+end
+
+local function decide_closed()
+  if decide_unusable() then return end
+  local w = figures
+  if s.consecutive >= P.consecutive then
+    open_route('consecutive_failures',
+      string.format('%d consecutive failures, last %s', s.consecutive, b.last_failure),
+      'backoff', jitter, 0)
+  elseif w.calls >= P.min_calls and w.failures / w.calls >= P.failure_rate then
+    open_route('failure_rate',
+      string.format('%d of %d calls failed in the window', w.failures, w.calls), 'backoff', jitter, 0)
+  elseif w.calls >= P.min_calls and w.slow / w.calls >= P.slow_rate then
+    open_route('slow_rate',
+      string.format('%d of %d calls slow in the window', w.slow, w.calls), 'backoff', jitter, 0)
+  elseif b.rate_limited > 0 then
+    local r = retry_ms()
+    open_route('rate_limited', string.format('retry after %d ms', r), 'retry', 0, r)
+  end
+end
+
+local function decide_half_open()
+  if decide_unusable() then return end
+  if b.failures > 0 then
+    open_route('trial_failed', 'trial failed: ' .. b.last_failure, 'backoff', jitter, 0)
+  elseif b.rate_limited > 0 then
+    local r = retry_ms()
+    open_route('rate_limited', string.format('retry after %d ms', r), 'retry', 0, r)
+  elseif b.ok > 0 then
+    s.trial_ok = s.trial_ok + b.ok
+    if s.trial_ok >= P.ho_successes then
+      close_route('trial_succeeded', string.format('%d trial successes', s.trial_ok))
+    end
+  end
+end
+
+local function decide_open()
+  if s.reason == 'auth_error' or s.reason == 'quota_exhausted' then
+    if b.ok > 0 and b.auth == 0 and b.quota == 0 then
+      close_route('trial_succeeded', 'a call succeeded')
+    end
+  elseif b.rate_limited > 0 and s.open_until > 0 then
+    local deadline = NOW + retry_ms()
+    if deadline > s.open_until then
+      -- A later Retry-After extends the deadline, never shortens it.
+      s.open_until = deadline
+      transition('open', 'rate_limited', string.format('retry after %d ms', deadline - NOW))
+    end
+  end
+end
+
+if s.state == 'closed' then
+  decide_closed()
+elseif s.state == 'half_open' then
+  decide_half_open()
+elseif s.state == 'open' then
+  decide_open()
+end
+if token ~= '' then redis.call('ZREM', K_LEASE, token) end
+return finish(false)

@@ -1,0 +1,258 @@
+"""BreakerStore: the async face of the breaker scripts in Redis.
+
+Every state change happens inside one Lua script (record, acquire, force), so
+any number of processes can share a route without races; this class only
+packs arguments, unpacks results and turns Redis failures into one clear error.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+from collections.abc import Awaitable, Mapping
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from routeguard.breaker.keys import Keys
+from routeguard.breaker.model import RouteRecord, sum_window
+from routeguard.breaker.scripts import script_source
+from routeguard.breaker.types import (
+    BreakerParams,
+    ForceTarget,
+    OutcomeBatch,
+    RouteStatus,
+    Transition,
+)
+from routeguard.config.policies import BreakerSettings
+from routeguard.errors import RouteError, StateError, StoreUnavailable
+from routeguard.outcomes import Outcome
+from routeguard.redact import redact_url
+
+T = TypeVar("T")
+DEFAULT_STREAM_MAXLEN = 10_000
+MAX_REASON_CHARS = 200
+DUE_BATCH = 500
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+class BreakerStore:
+    """Circuit breakers of the configured routes, kept in Redis.
+
+    Takes the Redis client, the key builder and each route's settings from its
+    caller; `rng` draws open-time jitter and lease tokens (seed it in tests).
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        routes: Mapping[str, BreakerSettings],
+        *,
+        keys: Keys | None = None,
+        stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
+        rng: random.Random | None = None,
+        where: str = "redis",
+    ) -> None:
+        self._redis = redis
+        self._keys = keys or Keys()
+        self._params = {route: BreakerParams.from_settings(s) for route, s in routes.items()}
+        self._maxlen = str(stream_maxlen)
+        self._rng = rng or random.Random()
+        self._where = where
+        self._scripts: dict[str, AsyncScript] = {
+            name: redis.register_script(script_source(name))
+            for name in ("record", "acquire", "force", "due")
+        }
+
+    @classmethod
+    def from_url(
+        cls, url: str, routes: Mapping[str, BreakerSettings], **kwargs: Any
+    ) -> BreakerStore:
+        """A store on its own connection pool to `url` (close it with `aclose`)."""
+        client: Redis = Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
+        return cls(client, routes, where=redact_url(url), **kwargs)
+
+    @property
+    def keys(self) -> Keys:
+        return self._keys
+
+    @property
+    def routes(self) -> list[str]:
+        """The routes this store knows, in catalog order."""
+        return list(self._params)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+    # -- writes -----------------------------------------------------------------
+
+    async def record(
+        self,
+        route: str,
+        outcome: Outcome,
+        *,
+        slow: bool = False,
+        retry_after_s: float | None = None,
+        trial_token: str | None = None,
+    ) -> RouteStatus:
+        """Record one outcome; returns the route after it, with any transitions."""
+        batch = OutcomeBatch.of(outcome, slow=slow, retry_after_s=retry_after_s)
+        return await self.record_batch(route, batch, trial_token=trial_token)
+
+    async def record_batch(
+        self, route: str, batch: OutcomeBatch, *, trial_token: str | None = None
+    ) -> RouteStatus:
+        """Record outcomes a worker aggregated for one route, in one round trip."""
+        args = [
+            batch.ok,
+            batch.slow,
+            batch.failures,
+            batch.trailing_failures,
+            batch.last_failure,
+            batch.rate_limited,
+            -1 if batch.retry_after_ms is None else batch.retry_after_ms,
+            batch.auth_errors,
+            batch.quota_errors,
+            self._rng.randrange(1000),
+            trial_token or "",
+        ]
+        result = await self._run("record", route, args)
+        return result[0]
+
+    async def acquire_trial(self, route: str) -> str | None:
+        """A half-open trial lease token, or None when none is free (or not half-open)."""
+        _, token = await self.acquire_trial_status(route)
+        return token
+
+    async def acquire_trial_status(self, route: str) -> tuple[RouteStatus, str | None]:
+        """Like `acquire_trial`, also returning the route (and any open_expired move)."""
+        token = secrets.token_hex(8)
+        status, granted = await self._run("acquire", route, [token])
+        return status, token if granted else None
+
+    async def release_trial(self, route: str, token: str) -> None:
+        """Give a trial lease back without reporting an outcome."""
+        await self._guard(self._redis.zrem(self._keys.lease(self._checked(route)), token))
+
+    async def force(self, route: str, target: ForceTarget | str, reason: str) -> RouteStatus:
+        """Force a route open or closed, or hand it back (`auto`); audited in the stream."""
+        try:
+            target = ForceTarget(target)
+        except ValueError:
+            raise StateError(
+                f"unknown forced state {str(target)!r}: use open, closed or auto"
+            ) from None
+        detail = " ".join(reason.split())[:MAX_REASON_CHARS] or "operator"
+        status, _ = await self._run("force", route, [target.value, detail])
+        return status
+
+    async def tick(self) -> list[Transition]:
+        """Move every open route whose open time has ended to half-open."""
+        due_raw = await self._guard(
+            self._scripts["due"](keys=[self._keys.open_index], args=[DUE_BATCH])
+        )
+        due = [r for r in map(_text, due_raw) if r in self._params]
+        moved: list[Transition] = []
+        for route in due:
+            status = await self.record_batch(route, OutcomeBatch())
+            moved.extend(status.transitions)
+        return moved
+
+    # -- reads ------------------------------------------------------------------
+
+    async def state(self, route: str) -> RouteStatus:
+        """The route's breaker now."""
+        return (await self._read([self._checked(route)]))[0]
+
+    async def states(self) -> list[RouteStatus]:
+        """Every configured route's breaker, read in one round trip."""
+        return await self._read(list(self._params))
+
+    async def events(self, since: str | None = None, count: int = 100) -> list[Transition]:
+        """Transitions from the stream after event id `since` (oldest first)."""
+        start = f"({since}" if since else "-"
+        try:
+            entries = await self._guard(self._redis.xrange(self._keys.events, start, "+", count))
+        except StoreUnavailable:
+            raise
+        except RedisError as exc:  # a malformed `since`
+            raise StateError(f"bad event id {since!r}: {exc}") from None
+        out = []
+        for entry_id, fields in entries or []:
+            decoded = {_text(k): _text(v) for k, v in (fields or {}).items()}
+            out.append(Transition.from_fields(decoded, event_id=_text(entry_id)))
+        return out
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _checked(self, route: str) -> str:
+        if route not in self._params:
+            known = ", ".join(list(self._params)[:10]) or "none"
+            raise RouteError(f"unknown route {route!r}: routes in the catalog are {known}")
+        return route
+
+    async def _run(self, name: str, route: str, extra: list[Any]) -> tuple[RouteStatus, bool]:
+        self._checked(route)
+        params = self._params[route]
+        args = [route, self._keys.transitions_channel, self._maxlen, *params.as_argv(), *extra]
+        raw = await self._guard(self._scripts[name](keys=self._keys.route_keys(route), args=args))
+        return _parse_result(route, raw)
+
+    async def _read(self, routes: list[str]) -> list[RouteStatus]:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.time()
+        for route in routes:
+            pipe.hgetall(self._keys.state(route))
+            pipe.hgetall(self._keys.window(route))
+        replies = await self._guard(pipe.execute())
+        seconds, micros = replies[0]
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        return [
+            _status_from_hashes(
+                route, self._params[route], replies[1 + 2 * i], replies[2 + 2 * i], now_ms
+            )
+            for i, route in enumerate(routes)
+        ]
+
+    async def _guard(self, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise StoreUnavailable(
+                f"Redis at {self._where} does not answer ({type(exc).__name__}); "
+                "check ROUTEGUARD_REDIS_URL and that the server is running"
+            ) from None
+
+
+def _parse_result(route: str, raw: Any) -> tuple[RouteStatus, bool]:
+    data = json.loads(_text(raw))
+    events = data["events"] if isinstance(data["events"], list) else []
+    transitions = tuple(Transition.from_fields(ev) for ev in events)
+    base = RouteStatus.from_fields(route, data["snapshot"])
+    return replace(base, transitions=transitions), bool(data["extra"])
+
+
+def _status_from_hashes(
+    route: str,
+    params: BreakerParams,
+    state: Mapping[Any, Any],
+    window: Mapping[Any, Any],
+    now_ms: int,
+) -> RouteStatus:
+    fields = {_text(k): _text(v) for k, v in state.items()}
+    counts = {_text(k): int(v) for k, v in window.items()}
+    figures, _ = sum_window(counts, now_ms, params)
+    record = RouteRecord()
+    fields.setdefault("state", record.state.value)
+    fields |= {"calls": str(figures.calls), "failures": str(figures.failures)}
+    fields |= {"slow": str(figures.slow), "now": str(now_ms)}
+    return RouteStatus.from_fields(route, fields)
