@@ -65,6 +65,7 @@ class BreakerStore:
         self._redis = redis
         self._keys = keys or Keys()
         self._params = {route: BreakerParams.from_settings(s) for route, s in routes.items()}
+        self._param_args = {route: p.as_arg() for route, p in self._params.items()}
         self._maxlen = str(stream_maxlen)
         self._rng = rng or random.Random()
         self._where = where
@@ -112,19 +113,18 @@ class BreakerStore:
         self, route: str, batch: OutcomeBatch, *, trial_token: str | None = None
     ) -> RouteStatus:
         """Record outcomes a worker aggregated for one route, in one round trip."""
-        args = [
+        counts = (
             batch.ok,
             batch.slow,
             batch.failures,
             batch.trailing_failures,
-            batch.last_failure,
             batch.rate_limited,
             -1 if batch.retry_after_ms is None else batch.retry_after_ms,
             batch.auth_errors,
             batch.quota_errors,
             self._rng.randrange(1000),
-            trial_token or "",
-        ]
+        )
+        args = [",".join(map(str, counts)), batch.last_failure, trial_token or ""]
         result = await self._run("record", route, args)
         return result[0]
 
@@ -202,8 +202,8 @@ class BreakerStore:
 
     async def _run(self, name: str, route: str, extra: list[Any]) -> tuple[RouteStatus, bool]:
         self._checked(route)
-        params = self._params[route]
-        args = [route, self._keys.transitions_channel, self._maxlen, *params.as_argv(), *extra]
+        params = self._param_args[route]
+        args = [route, self._keys.transitions_channel, self._maxlen, params, *extra]
         raw = await self._guard(self._scripts[name](keys=self._keys.route_keys(route), args=args))
         return _parse_result(route, raw)
 

@@ -93,22 +93,23 @@ class BreakerParams:
             trial_lease_ms=max(1, round(s.trial_lease_s * 1000)),
         )
 
-    def as_argv(self) -> list[str]:
-        """The parameters in the order the Lua prelude reads them (ARGV[4..15])."""
-        return [
-            str(self.bucket_ms),
-            str(self.buckets),
-            str(self.min_calls),
+    def as_arg(self) -> str:
+        """The parameters as the one comma-separated argument the Lua prelude reads."""
+        values = [
+            self.bucket_ms,
+            self.buckets,
+            self.min_calls,
             repr(self.failure_rate),
             repr(self.slow_rate),
-            str(self.consecutive_failures),
-            str(self.open_ms),
-            str(self.open_max_ms),
-            str(self.trip_decay_ms),
-            str(self.half_open_successes),
-            str(self.half_open_trials),
-            str(self.trial_lease_ms),
+            self.consecutive_failures,
+            self.open_ms,
+            self.open_max_ms,
+            self.trip_decay_ms,
+            self.half_open_successes,
+            self.half_open_trials,
+            self.trial_lease_ms,
         ]
+        return ",".join(str(v) for v in values)
 
 
 @dataclass(frozen=True)

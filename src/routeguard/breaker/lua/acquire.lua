@@ -1,7 +1,7 @@
 -- acquire: take a half-open trial lease, if one of half_open_trials is free.
 -- A lease is a zset member scored with its expiry, so a holder that never
 -- reports cannot wedge the route: its lease lapses after trial_lease_ms.
--- ARGV[16] lease token.  Returns extra = true when the lease was granted.
+-- ARGV[5] lease token.  Returns extra = true when the lease was granted.
 local token = ARGV[OP]
 begin()
 read_window()

@@ -1,4 +1,4 @@
--- force: an operator override. ARGV[16] 'open' | 'closed' | 'auto'  ARGV[17] detail.
+-- force: an operator override. ARGV[5] 'open' | 'closed' | 'auto'  ARGV[6] detail.
 -- forced_open / forced_closed record outcomes but never move by themselves;
 -- 'auto' hands a forced route back to the breaker, closed with a fresh window.
 local target, detail = ARGV[OP], ARGV[OP + 1]

@@ -4,17 +4,22 @@
 -- KEYS[1] route state hash   KEYS[2] window hash      KEYS[3] trial lease zset
 -- KEYS[4] events stream      KEYS[5] open-until index zset
 -- ARGV[1] route id  ARGV[2] pub/sub channel  ARGV[3] stream max length
--- ARGV[4..15] parameters (BreakerParams.as_argv)  ARGV[16..] the operation's own
+-- ARGV[4] parameters, comma-separated (BreakerParams.as_arg)  ARGV[5..] the operation's own
 local K_STATE, K_WINDOW, K_LEASE, K_EVENTS, K_OPEN = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local ROUTE, CHANNEL, MAXLEN = ARGV[1], ARGV[2], ARGV[3]
-local P = {
-  bucket_ms = tonumber(ARGV[4]), buckets = tonumber(ARGV[5]), min_calls = tonumber(ARGV[6]),
-  failure_rate = tonumber(ARGV[7]), slow_rate = tonumber(ARGV[8]),
-  consecutive = tonumber(ARGV[9]), open_ms = tonumber(ARGV[10]), open_max_ms = tonumber(ARGV[11]),
-  decay_ms = tonumber(ARGV[12]), ho_successes = tonumber(ARGV[13]), ho_trials = tonumber(ARGV[14]),
-  lease_ms = tonumber(ARGV[15]),
-}
-local OP = 16
+local function numbers(csv)
+  local out = {}
+  for item in string.gmatch(csv, '[^,]+') do out[#out + 1] = tonumber(item) end
+  return out
+end
+local P
+do
+  local v = numbers(ARGV[4])
+  P = {bucket_ms = v[1], buckets = v[2], min_calls = v[3], failure_rate = v[4], slow_rate = v[5],
+       consecutive = v[6], open_ms = v[7], open_max_ms = v[8], decay_ms = v[9],
+       ho_successes = v[10], ho_trials = v[11], lease_ms = v[12]}
+end
+local OP = 5
 local JITTER_SCALE, MAX_TRIPS = 10000, 32
 
 -- The only clock: the Redis server's.
@@ -22,6 +27,8 @@ local t = redis.call('TIME')
 local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local TEXT_FIELDS = {state = true, reason = true, detail = true}
+local FIELDS = {'state', 'reason', 'detail', 'since', 'version', 'open_until', 'trips',
+                'decay_from', 'consecutive', 'trial_ok'}
 local s = {state = 'closed', reason = '', detail = '', since = 0, version = 0, open_until = 0,
            trips = 0, decay_from = 0, consecutive = 0, trial_ok = 0}
 do
@@ -30,6 +37,8 @@ do
     if TEXT_FIELDS[raw[i]] then s[raw[i]] = raw[i + 1] else s[raw[i]] = tonumber(raw[i + 1]) end
   end
 end
+local stored = {}  -- what the hash holds now: finish() writes only what changed
+for _, name in ipairs(FIELDS) do stored[name] = s[name] end
 
 local events = {}
 local figures = {calls = 0, failures = 0, slow = 0}
@@ -112,15 +121,23 @@ local function close_route(reason, detail)
 end
 
 local function finish(extra)
-  redis.call('HSET', K_STATE, 'state', s.state, 'reason', s.reason, 'detail', s.detail,
-    'since', s.since, 'version', s.version, 'open_until', s.open_until, 'trips', s.trips,
-    'decay_from', s.decay_from, 'consecutive', s.consecutive, 'trial_ok', s.trial_ok)
-  if s.state == 'open' and s.open_until > 0 then
-    redis.call('ZADD', K_OPEN, s.open_until, ROUTE)
-  else
-    redis.call('ZREM', K_OPEN, ROUTE)
+  local changed = {}
+  for _, name in ipairs(FIELDS) do
+    if s[name] ~= stored[name] then
+      changed[#changed + 1] = name
+      changed[#changed + 1] = s[name]
+    end
   end
-  if s.state ~= 'half_open' then redis.call('DEL', K_LEASE) end
+  if #changed > 0 then redis.call('HSET', K_STATE, unpack(changed)) end
+  -- The index and the leases follow the state; both change only with it.
+  if s.state ~= stored.state or s.open_until ~= stored.open_until then
+    if s.state == 'open' and s.open_until > 0 then
+      redis.call('ZADD', K_OPEN, s.open_until, ROUTE)
+    else
+      redis.call('ZREM', K_OPEN, ROUTE)
+    end
+  end
+  if stored.state == 'half_open' and s.state ~= 'half_open' then redis.call('DEL', K_LEASE) end
   local snapshot = {state = s.state, reason = s.reason, detail = s.detail, since = s.since,
                     version = s.version, open_until = s.open_until, trips = s.trips,
                     consecutive = s.consecutive, trial_ok = s.trial_ok, calls = figures.calls,

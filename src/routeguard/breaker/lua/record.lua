@@ -1,13 +1,15 @@
 -- record: one batch of outcomes for one route (a single outcome is a batch of one).
--- ARGV[16] ok  [17] slow  [18] failures  [19] trailing failures  [20] last failure class
--- ARGV[21] rate limited  [22] retry-after ms (-1: none)  [23] auth errors
--- ARGV[24] quota errors  [25] jitter draw in [0, 1000)  [26] trial lease token ('' none)
-local b = {ok = tonumber(ARGV[OP]), slow = tonumber(ARGV[OP + 1]),
-           failures = tonumber(ARGV[OP + 2]), trailing = tonumber(ARGV[OP + 3]),
-           last_failure = ARGV[OP + 4], rate_limited = tonumber(ARGV[OP + 5]),
-           retry_ms = tonumber(ARGV[OP + 6]), auth = tonumber(ARGV[OP + 7]),
-           quota = tonumber(ARGV[OP + 8])}
-local jitter, token = tonumber(ARGV[OP + 9]), ARGV[OP + 10]
+-- ARGV[5] counts, comma-separated: ok, slow, failures, trailing failures, rate limited,
+--         retry-after ms (-1: none), auth errors, quota errors, jitter draw in [0, 1000)
+-- ARGV[6] last failure class ('' none)  ARGV[7] trial lease token ('' none)
+local b, jitter
+do
+  local v = numbers(ARGV[OP])
+  b = {ok = v[1], slow = v[2], failures = v[3], trailing = v[4], rate_limited = v[5],
+       retry_ms = v[6], auth = v[7], quota = v[8], last_failure = ARGV[OP + 1]}
+  jitter = v[9]
+end
+local token = ARGV[OP + 2]
 
 begin()
 

@@ -1,0 +1,73 @@
+"""A flapping provider: open times grow to open_max_s, then decay while healthy."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.asyncio import Redis
+
+from routeguard.breaker import BreakerState, BreakerStore, Keys, Reason, RouteStatus
+from routeguard.config.policies import BreakerSettings
+from routeguard.outcomes import Outcome
+
+from .breaker_helpers import ROUTE, make_store
+
+pytestmark = pytest.mark.redis
+
+OPEN_MS, OPEN_MAX_MS, DECAY_MS = 40, 320, 200
+FLAPPY = BreakerSettings(
+    consecutive_failures=1,
+    open_s=OPEN_MS / 1000,
+    open_max_s=OPEN_MAX_MS / 1000,
+    trip_decay_s=DECAY_MS / 1000,
+    half_open_successes=1,
+)
+
+
+def _open_ms(status: RouteStatus) -> int:
+    return status.open_until_ms - status.since_ms
+
+
+def _assert_duration(status: RouteStatus, base_ms: int) -> None:
+    assert status.state == BreakerState.OPEN
+    assert base_ms <= _open_ms(status) < base_ms * 1.1 + 1, (status.trips, _open_ms(status))
+
+
+async def _until_half_open(store: BreakerStore, opened: RouteStatus) -> None:
+    await asyncio.sleep(max(0, opened.open_until_ms - opened.now_ms) / 1000 + 0.005)
+    while (await store.state(ROUTE)).state == BreakerState.OPEN:
+        await store.tick()
+        await asyncio.sleep(0.002)
+    await store.tick()
+
+
+async def test_open_time_doubles_per_trip_up_to_open_max_then_decays_when_healthy(
+    redis_url: str, keys: Keys, redis_client: Redis
+) -> None:
+    store = make_store(redis_url, keys, FLAPPY)
+    try:
+        status = await store.record(ROUTE, Outcome.CONNECT_ERROR)
+        durations = [_open_ms(status)]
+        for _ in range(5):  # down, up for a trial, down again...
+            await _until_half_open(store, status)
+            status = await store.record(ROUTE, Outcome.CONNECT_ERROR)
+            assert status.reason == Reason.TRIAL_FAILED
+            durations.append(_open_ms(status))
+        expected = [40, 80, 160, 320, 320, 320]
+        for got, base in zip(durations, expected, strict=True):
+            assert base <= got < base * 1.1 + 1, (durations, expected)
+
+        await _until_half_open(store, status)
+        healed = await store.record(ROUTE, Outcome.OK)
+        assert healed.state == BreakerState.CLOSED and healed.trips == 6
+
+        # Healthy for two decay periods: two trips forgiven.
+        await asyncio.sleep(2 * DECAY_MS / 1000 + 0.02)
+        assert (await store.record(ROUTE, Outcome.OK)).trips == 4
+        # Healthy long enough: all forgiven; the next outage starts from open_s again.
+        await asyncio.sleep(4 * DECAY_MS / 1000 + 0.02)
+        assert (await store.record(ROUTE, Outcome.OK)).trips == 0
+        _assert_duration(await store.record(ROUTE, Outcome.CONNECT_ERROR), OPEN_MS)
+    finally:
+        await store.aclose()
