@@ -1,0 +1,135 @@
+"""The `routeguard` command line: status, force and check-config (run/demo/sim come later).
+
+Every failure ends as one line on stderr and a non-zero exit, never a traceback:
+2 for bad input (usage, configuration, route, state), 1 when Redis does not answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from routeguard.breaker import BreakerStore, ForceTarget, Keys
+from routeguard.config import Catalog, check_config, load_catalog, load_settings
+from routeguard.errors import RouteguardError, StoreUnavailable
+from routeguard.routes import parse_route_id
+from routeguard.status_view import route_record, status_table
+
+EXIT_BAD_INPUT = 2
+EXIT_UNAVAILABLE = 1
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="routeguard",
+        description="Provider health monitor and SLA-aware failover controller for LLM gateways.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check-config", help="validate a catalog file")
+    check.add_argument("file", type=Path)
+
+    status = sub.add_parser("status", help="every route's breaker state")
+    status.add_argument("--json", action="store_true", help="print JSON (the /v1/routes shape)")
+    _add_connection_options(status)
+
+    force = sub.add_parser("force", help="force a route open or closed, or hand it back (auto)")
+    force.add_argument("route", help="provider/model, as in the catalog")
+    force.add_argument("state", help="open, closed or auto")
+    force.add_argument("--reason", default="", help="why (kept in the event stream)")
+    _add_connection_options(force)
+    return parser
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="catalog file (default: $ROUTEGUARD_CONFIG)")
+    parser.add_argument("--redis-url", help="Redis URL (default: $ROUTEGUARD_REDIS_URL)")
+
+
+def _catalog(args: argparse.Namespace) -> tuple[Catalog, str, Keys]:
+    settings = load_settings()
+    path = args.config or settings.config
+    if path is None:
+        raise RouteguardError(
+            "no catalog file: pass --config FILE or set ROUTEGUARD_CONFIG to its path"
+        )
+    url = args.redis_url or settings.redis_url or DEFAULT_REDIS_URL
+    return load_catalog(path), url, Keys(settings.key_prefix)
+
+
+def _store(catalog: Catalog, url: str, keys: Keys) -> BreakerStore:
+    routes = {route_id: route.breaker for route_id, route in catalog.routes.items()}
+    return BreakerStore.from_url(url, routes, keys=keys)
+
+
+async def _status(args: argparse.Namespace) -> int:
+    catalog, url, keys = _catalog(args)
+    store = _store(catalog, url, keys)
+    try:
+        statuses = await store.states()
+    finally:
+        await store.aclose()
+    if args.json:
+        print(json.dumps({"routes": [route_record(s) for s in statuses]}, indent=2))
+    else:
+        print(status_table(statuses))
+    return 0
+
+
+async def _force(args: argparse.Namespace) -> int:
+    parse_route_id(args.route)
+    try:
+        target = ForceTarget(args.state)
+    except ValueError:
+        raise RouteguardError(f"unknown state {args.state!r}: use open, closed or auto") from None
+    catalog, url, keys = _catalog(args)
+    catalog.route(args.route)
+    store = _store(catalog, url, keys)
+    try:
+        status = await store.force(args.route, target, args.reason or "forced from the CLI")
+    finally:
+        await store.aclose()
+    changed = "->" if status.transitions else "already"
+    print(f"{args.route}: {changed} {status.state.value} (version {status.version})")
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    catalog, errors, warnings = check_config(args.file)
+    for line in errors:
+        print(line, file=sys.stderr)
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    if catalog is None:
+        return 1
+    print(f"{args.file}: ok ({len(catalog.providers)} providers, {len(catalog.routes)} routes)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check-config":
+            return _check_config(args)
+        if args.command == "status":
+            return asyncio.run(_status(args))
+        return asyncio.run(_force(args))
+    except BrokenPipeError:  # `routeguard status | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except StoreUnavailable as exc:
+        print(f"routeguard: error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except RouteguardError as exc:
+        print(f"routeguard: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
