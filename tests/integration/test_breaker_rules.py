@@ -228,6 +228,11 @@ async def test_forced_states_record_but_never_move_and_auto_releases(store: Brea
     assert released.window.calls == 0, "released with a fresh window"
     events = await store.events()
     assert [e.reason for e in events] == [Reason.FORCED, Reason.FORCED, Reason.RELEASED]
+    assert (await store.transition_counts())[ROUTE] == {
+        ("closed", "forced_closed"): 1,
+        ("forced_closed", "forced_open"): 1,
+        ("forced_open", "closed"): 1,
+    }
 
 
 async def test_bad_input_changes_nothing(store: BreakerStore, redis_client: Redis) -> None:

@@ -39,6 +39,10 @@ class Keys:
         """Sorted set: the route's half-open trial leases, scored by expiry."""
         return f"{self.tag}:lease:{route}"
 
+    def transition_counts(self, route: str) -> str:
+        """Hash: how many times the route moved `from>to`, for the metrics counter."""
+        return f"{self.tag}:counts:{route}"
+
     @property
     def events(self) -> str:
         """Stream: every transition of every route, bounded in length."""
@@ -55,11 +59,12 @@ class Keys:
         return f"{self.tag}:transitions"
 
     def route_keys(self, route: str) -> list[str]:
-        """KEYS[1..5] of the record, acquire and force scripts, in order."""
+        """KEYS[1..6] of the record, acquire and force scripts, in order."""
         return [
             self.state(route),
             self.window(route),
             self.lease(route),
             self.events,
             self.open_index,
+            self.transition_counts(route),
         ]

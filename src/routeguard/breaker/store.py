@@ -177,6 +177,18 @@ class BreakerStore:
         """Every configured route's breaker, read in one round trip."""
         return await self._read(list(self._params))
 
+    async def transition_counts(self) -> dict[str, dict[tuple[str, str], int]]:
+        """Per route, how many times it moved from one state to another (one round trip)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for route in self._params:
+            pipe.hgetall(self._keys.transition_counts(route))
+        replies = await self._guard(pipe.execute())
+        counts: dict[str, dict[tuple[str, str], int]] = {}
+        for route, reply in zip(self._params, replies, strict=True):
+            moves = {tuple(_text(k).split(">", 1)): int(v) for k, v in reply.items()}
+            counts[route] = {(m[0], m[1]): n for m, n in moves.items() if len(m) == 2}
+        return counts
+
     async def events(self, since: str | None = None, count: int = 100) -> list[Transition]:
         """Transitions from the stream after event id `since` (oldest first)."""
         start = f"({since}" if since else "-"

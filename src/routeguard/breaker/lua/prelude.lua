@@ -3,9 +3,11 @@
 --
 -- KEYS[1] route state hash   KEYS[2] window hash      KEYS[3] trial lease zset
 -- KEYS[4] events stream      KEYS[5] open-until index zset
+-- KEYS[6] transition counts hash (field 'from>to', read at scrape time for metrics)
 -- ARGV[1] route id  ARGV[2] pub/sub channel  ARGV[3] stream max length
 -- ARGV[4] parameters, comma-separated (BreakerParams.as_arg)  ARGV[5..] the operation's own
 local K_STATE, K_WINDOW, K_LEASE, K_EVENTS, K_OPEN = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local K_COUNTS = KEYS[6]
 local ROUTE, CHANNEL, MAXLEN = ARGV[1], ARGV[2], ARGV[3]
 local function numbers(csv)
   local out = {}
@@ -76,6 +78,7 @@ local function transition(to, reason, detail)
     'calls', figures.calls, 'failures', figures.failures, 'slow', figures.slow,
     'consecutive', s.consecutive)
   redis.call('PUBLISH', CHANNEL, cjson.encode(ev))
+  redis.call('HINCRBY', K_COUNTS, from .. '>' .. to, 1)
   events[#events + 1] = ev
 end
 
