@@ -1,4 +1,4 @@
-"""The `routeguard` command line: status, force and check-config (run/demo/sim come later).
+"""The `routeguard` command line: run, status, force, check-config.
 
 Every failure ends as one line on stderr and a non-zero exit, never a traceback:
 2 for bad input (usage, configuration, route, state), 1 when Redis does not answer.
@@ -21,6 +21,7 @@ from routeguard.routes import parse_route_id
 from routeguard.status_view import route_record, status_table
 
 EXIT_BAD_INPUT = 2
+EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 1
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -31,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Provider health monitor and SLA-aware failover controller for LLM gateways.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the daemon: probes, breaker clock, HTTP API")
+    run.add_argument("--config", type=Path, help="catalog file (default: $ROUTEGUARD_CONFIG)")
 
     check = sub.add_parser("check-config", help="validate a catalog file")
     check.add_argument("file", type=Path)
@@ -117,6 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             return _check_config(args)
+        if args.command == "run":
+            from routeguard.daemon.run import run
+
+            return run(load_settings(), args.config)
         if args.command == "status":
             return asyncio.run(_status(args))
         return asyncio.run(_force(args))

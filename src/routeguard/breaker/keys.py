@@ -43,6 +43,19 @@ class Keys:
         """Hash: how many times the route moved `from>to`, for the metrics counter."""
         return f"{self.tag}:counts:{route}"
 
+    def probe_lease(self, job: str) -> str:
+        """String: which daemon replica runs probe `job` this interval (SET NX PX)."""
+        return f"{self.tag}:probe:{job}"
+
+    @property
+    def last_probes(self) -> str:
+        """Hash: field `<route or provider>|<tier>` -> JSON of the last probe."""
+        return f"{self.tag}:lastprobe"
+
+    def sla(self, provider: str) -> str:
+        """Hash: the provider's probe SLI counts in 5-minute and hourly buckets."""
+        return f"{self.tag}:sla:{provider}"
+
     @property
     def events(self) -> str:
         """Stream: every transition of every route, bounded in length."""

@@ -37,6 +37,7 @@ class Provider:
     headers: Mapping[str, str] = field(default_factory=_empty, hash=False)  # lowercase names
     status_page: str | None = None
     builtin: bool = False  # declared with the built-in catalog's defaults underneath
+    vendor: str = ""  # whose wire quirks it has (built-in name); '' for a plain server
 
     def api_key(self, env: Mapping[str, str] | None = None) -> str | None:
         """The API key from the `api_key_env` variable (read now), or None if unset or empty."""

@@ -34,7 +34,15 @@ from routeguard.config.problems import (
 )
 from routeguard.routes import PROVIDER_NAME, PROVIDER_NAME_RULE
 
-PROVIDER_KEYS = ("flavour", "base_url", "api_key_env", "auth_header", "headers", *POLICIES)
+PROVIDER_KEYS = (
+    "flavour",
+    "vendor",
+    "base_url",
+    "api_key_env",
+    "auth_header",
+    "headers",
+    *POLICIES,
+)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 _FLAVOURS = ", ".join(f.value for f in Flavour)
@@ -134,6 +142,7 @@ def _resolve(
     api_key_env = _api_key_env(entry, path, builtin, problems)
     auth_header = _auth_header(entry.get("auth_header"), path, flavour, builtin, problems)
     headers = _headers(entry.get("headers"), path, flavour, builtin, auth_header, problems)
+    vendor = _vendor(entry.get("vendor"), name, path, builtin, problems)
     if flavour is None or base_url is None or auth_header is None or headers is None:
         return None
     return Provider(
@@ -145,7 +154,25 @@ def _resolve(
         headers=MappingProxyType(headers),
         status_page=builtin.status_page if builtin else None,
         builtin=builtin is not None,
+        vendor=vendor or "",
     )
+
+
+def _vendor(
+    raw: Any, name: str, path: KeyPath, builtin: BuiltinProvider | None, problems: Problems
+) -> str | None:
+    """Whose wire quirks the provider has: its own name if built-in, else `vendor:`."""
+    if raw is None:
+        return name if builtin else ""
+    if isinstance(raw, str) and raw in BUILTIN_PROVIDERS:
+        return raw
+    names = sorted(BUILTIN_PROVIDERS)
+    problems.add(
+        (*path, "vendor"),
+        f"unknown vendor {show(raw)}",
+        f"use one of {', '.join(names)}{did_you_mean(str(raw), names)}",
+    )
+    return None
 
 
 def _not_builtin_fix(name: str) -> str:

@@ -1,0 +1,133 @@
+"""The daemon's composition root: builds every part from settings and a catalog.
+
+Nothing here decides anything; it wires the store, the probe runner, the
+scheduler and the HTTP interface together, and takes them down in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import httpx
+from aiohttp import web
+from opentelemetry.trace import Tracer
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from routeguard.breaker import BreakerStore, Keys
+from routeguard.config import Catalog
+from routeguard.daemon.http import HttpContext, build_app
+from routeguard.daemon.leases import ProbeLeases
+from routeguard.daemon.metrics import BreakerCollector, ProbeMetrics
+from routeguard.daemon.probe_log import ProbeLog
+from routeguard.daemon.prober import Prober
+from routeguard.daemon.scheduler import ProbeScheduler
+from routeguard.errors import StoreUnavailable
+from routeguard.probes import ProbeRunner
+from routeguard.redact import redact_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DaemonOptions:
+    """Knobs of one daemon instance; the defaults are production's."""
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 9477
+    key_prefix: str = "routeguard"
+    admin_token: str | None = None
+    replica_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    tick_s: float = 0.2
+    resync_s: float = 1.0
+    env: Mapping[str, str] | None = None  # where API keys are read (None: os.environ)
+    tracer: Tracer | None = None
+
+
+class Daemon:
+    """One routeguard daemon replica."""
+
+    def __init__(
+        self, catalog: Catalog, redis_url: str, options: DaemonOptions | None = None
+    ) -> None:
+        self.catalog = catalog
+        self.options = options or DaemonOptions()
+        self.registry = CollectorRegistry()
+        self._redis_url = redis_url
+        self._redis: Redis | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._scheduler: ProbeScheduler | None = None
+        self._web: web.AppRunner | None = None
+        self.store: BreakerStore | None = None
+        self.http_url = ""
+
+    async def start(self) -> None:
+        opts = self.options
+        self._redis = Redis.from_url(self._redis_url, socket_connect_timeout=3, socket_timeout=5)
+        try:
+            await self._redis.ping()
+        except (RedisError, OSError):
+            await self._redis.aclose()
+            raise StoreUnavailable(
+                f"Redis at {redact_url(self._redis_url)} does not answer; "
+                "check ROUTEGUARD_REDIS_URL and that the server is running"
+            ) from None
+        keys = Keys(opts.key_prefix)
+        routes = {r.id: r.breaker for r in self.catalog.routes.values()}
+        self.store = BreakerStore(self._redis, routes, keys=keys, where=redact_url(self._redis_url))
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(120.0), limits=httpx.Limits(max_connections=200)
+        )
+        runner = ProbeRunner(self._http, metrics=ProbeMetrics(self.registry), tracer=opts.tracer)
+        probe_log = ProbeLog(self._redis, keys)
+        leases = ProbeLeases(self._redis, keys, opts.replica_id)
+        prober = Prober(self.catalog, self.store, runner, leases, probe_log, env=opts.env)
+        self._scheduler = ProbeScheduler(
+            prober, self.store, tick_s=opts.tick_s, resync_s=opts.resync_s
+        )
+        self._scheduler.start()
+        await self._serve(probe_log)
+        log.info(
+            "routeguard daemon %s: %d providers, %d routes, HTTP on %s",
+            opts.replica_id,
+            len(self.catalog.providers),
+            len(self.catalog.routes),
+            self.http_url,
+        )
+
+    async def _serve(self, probe_log: ProbeLog) -> None:
+        assert self.store is not None and self._redis is not None and self._scheduler is not None
+        collector = BreakerCollector(self.catalog)
+        self.registry.register(collector)
+        scheduler = self._scheduler
+        ctx = HttpContext(
+            catalog=self.catalog,
+            store=self.store,
+            redis=self._redis,
+            probe_log=probe_log,
+            registry=self.registry,
+            collector=collector,
+            admin_token=self.options.admin_token,
+            scheduler_running=lambda: scheduler.running,
+        )
+        self._web = web.AppRunner(build_app(ctx), access_log=None)
+        await self._web.setup()
+        site = web.TCPSite(self._web, self.options.http_host, self.options.http_port)
+        await site.start()
+        port = self._web.addresses[0][1]
+        self.http_url = f"http://{self.options.http_host}:{port}"
+
+    async def stop(self) -> None:
+        """Stop probing first, then the HTTP interface, then the connections."""
+        if self._scheduler is not None:
+            await self._scheduler.stop()
+        if self._web is not None:
+            await self._web.cleanup()
+        if self._http is not None:
+            await self._http.aclose()
+        if self._redis is not None:
+            await self._redis.aclose()

@@ -1,0 +1,235 @@
+"""The daemon's HTTP interface (DESIGN §7) on aiohttp.web.
+
+Read endpoints answer from Redis at request time, so every replica tells the
+same story. The force endpoint needs the admin token (compared in constant
+time), validates everything before it writes, and never echoes the token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from redis.asyncio import Redis
+
+from routeguard.breaker import BreakerStore, ForceTarget
+from routeguard.config import Catalog
+from routeguard.daemon.metrics import BreakerCollector, BreakerSnapshot
+from routeguard.daemon.probe_log import ProbeLog, probe_field
+from routeguard.errors import RouteError, RouteguardError, StateError, StoreUnavailable
+from routeguard.routes import parse_route_id
+from routeguard.status_view import iso_ms, route_record
+
+MAX_BODY_BYTES = 16 * 1024
+EVENTS_LIMIT = 1000
+
+
+@dataclass
+class HttpContext:
+    """What the handlers read: passed in by the composition root."""
+
+    catalog: Catalog
+    store: BreakerStore
+    redis: Redis
+    probe_log: ProbeLog
+    registry: CollectorRegistry
+    collector: BreakerCollector
+    admin_token: str | None
+    scheduler_running: Callable[[], bool]
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Redis trouble is a 503 with one line; nothing else leaks a traceback."""
+    try:
+        return await handler(request)
+    except StoreUnavailable as exc:
+        return _error(503, str(exc))
+
+
+def build_app(ctx: HttpContext) -> web.Application:
+    app = web.Application(middlewares=[_errors], client_max_size=MAX_BODY_BYTES)
+    app.router.add_get("/metrics", _handler(ctx, metrics))
+    app.router.add_get("/healthz", _handler(ctx, healthz))
+    app.router.add_get("/readyz", _handler(ctx, readyz))
+    app.router.add_get("/v1/routes", _handler(ctx, routes))
+    app.router.add_get("/v1/providers", _handler(ctx, providers))
+    app.router.add_get("/v1/events", _handler(ctx, events))
+    app.router.add_post("/v1/routes/{tail:.+}", _handler(ctx, force))
+    return app
+
+
+def _handler(
+    ctx: HttpContext, func: Callable[[HttpContext, web.Request], Awaitable[web.StreamResponse]]
+) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await func(ctx, request)
+
+    return handle
+
+
+async def metrics(ctx: HttpContext, request: web.Request) -> web.Response:
+    statuses = await ctx.store.states()
+    counts = await ctx.store.transition_counts()
+    ctx.collector.snapshot = BreakerSnapshot(statuses, counts)
+    body = generate_latest(ctx.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def healthz(ctx: HttpContext, request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(ctx: HttpContext, request: web.Request) -> web.Response:
+    try:
+        redis_ok = bool(await ctx.redis.ping())
+    except Exception:
+        redis_ok = False
+    checks = {
+        "redis": redis_ok,
+        "scheduler": ctx.scheduler_running(),
+        "config": bool(ctx.catalog.routes),
+    }
+    ready = all(checks.values())
+    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def routes(ctx: HttpContext, request: web.Request) -> web.Response:
+    statuses = await ctx.store.states()
+    last = await ctx.probe_log.last_probes()
+    records = []
+    for status in statuses:
+        record = route_record(status)
+        route = ctx.catalog.routes[status.route]
+        record["last_probe"] = _latest(last, status.route, route.provider)
+        records.append(record)
+    return web.json_response({"routes": records})
+
+
+def _latest(last: dict[str, dict[str, Any]], route_id: str, provider: str) -> dict[str, Any] | None:
+    found = [v for k, v in last.items() if k.rsplit("|", 1)[0] == route_id]
+    found.append(last.get(probe_field(provider, "liveness")) or {})
+    found = [f for f in found if f.get("at")]
+    return max(found, key=lambda f: f["at"]) if found else None
+
+
+async def providers(ctx: HttpContext, request: web.Request) -> web.Response:
+    statuses = {s.route: s for s in await ctx.store.states()}
+    names = list(ctx.catalog.providers)
+    slis = await ctx.probe_log.slis(names)
+    out = []
+    for name in names:
+        route_ids = [r.id for r in ctx.catalog.routes.values() if r.provider == name]
+        states = {r: statuses[r].state.value for r in route_ids}
+        slo = ctx.catalog.routes[route_ids[0]].slo if route_ids else None
+        out.append(
+            {
+                "provider": name,
+                "routes": states,
+                "up": sum(statuses[r].state.admits_traffic for r in route_ids),
+                "objective": {"availability": slo.availability, "ttft_p95_s": slo.ttft_p95_s}
+                if slo
+                else None,
+                "sla": {
+                    window: {
+                        "availability": sli.availability(),
+                        "ttft_within_objective": sli.ttft_ratio(),
+                        "probes": sli.good + sli.bad,
+                    }
+                    for window, sli in slis[name].items()
+                },
+            }
+        )
+    return web.json_response({"providers": out})
+
+
+async def events(ctx: HttpContext, request: web.Request) -> web.Response:
+    since = request.query.get("since") or None
+    try:
+        limit = min(int(request.query.get("limit", "100")), EVENTS_LIMIT)
+        found = await ctx.store.events(since=since, count=max(limit, 1))
+    except (ValueError, StateError):
+        return _error(400, "since must be an event id from a previous answer; limit a number")
+    return web.json_response(
+        {
+            "events": [
+                {
+                    "id": e.event_id,
+                    "route": e.route,
+                    "from": e.from_state.value,
+                    "to": e.to_state.value,
+                    "reason": e.reason.value,
+                    "detail": e.detail,
+                    "version": e.version,
+                    "at": iso_ms(e.at_ms),
+                    "open_until": iso_ms(e.open_until_ms),
+                    "window": e.window.as_dict(),
+                }
+                for e in found
+            ]
+        }
+    )
+
+
+async def force(ctx: HttpContext, request: web.Request) -> web.Response:
+    tail = request.match_info["tail"]
+    if not tail.endswith("/force"):
+        return _error(404, "not found: POST /v1/routes/{provider}/{model}/force")
+    denied = _check_token(ctx, request)
+    if denied is not None:
+        return denied
+    route_id = tail[: -len("/force")]
+    try:
+        parse_route_id(route_id)
+        ctx.catalog.route(route_id)
+        target, reason = _force_body(await request.read())
+    except RouteError as exc:
+        return _error(404, str(exc))
+    except RouteguardError as exc:
+        return _error(400, str(exc))
+    status = await ctx.store.force(route_id, target, reason)
+    record = route_record(status)
+    record["changed"] = bool(status.transitions)
+    return web.json_response(record)
+
+
+def _check_token(ctx: HttpContext, request: web.Request) -> web.Response | None:
+    if not ctx.admin_token:
+        return _error(403, "force is disabled: set ROUTEGUARD_ADMIN_TOKEN on the daemon")
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        return _error(401, "missing admin token: send Authorization: Bearer <token>")
+    if not hmac.compare_digest(given.encode(), ctx.admin_token.encode()):
+        return _error(403, "wrong admin token")
+    return None
+
+
+def _force_body(raw: bytes) -> tuple[ForceTarget, str]:
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise RouteguardError(
+            'malformed JSON: send {"state": "open|closed|auto", "reason": "..."}'
+        ) from None
+    if not isinstance(body, dict) or set(body) - {"state", "reason"}:
+        raise RouteguardError('the body must be {"state": "open|closed|auto", "reason": "..."}')
+    state, reason = body.get("state"), body.get("reason", "")
+    if not isinstance(reason, str):
+        raise RouteguardError("reason must be a string")
+    try:
+        return ForceTarget(str(state)), reason or "forced over HTTP"
+    except ValueError:
+        raise RouteguardError(f"unknown state {state!r}: use open, closed or auto") from None

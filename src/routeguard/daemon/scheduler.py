@@ -1,0 +1,198 @@
+"""Schedules probe jobs (APScheduler) and the breaker's clock tick.
+
+One job per provider for the liveness tier and one per route and route tier,
+each with jitter, `max_instances=1` and coalescing. A route that looks suspect
+(failures without an open yet, or open for auth/quota) is probed every
+`suspect_interval_s`; a route in its timed open period is not probed at all
+(trials decide it); a half-open route gets trial probes back to back from the
+tick loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from routeguard.breaker import BreakerState, BreakerStore, RouteStatus
+from routeguard.config.policies import ProbeTier
+from routeguard.daemon.prober import LIVENESS_FEEDS_ROUTES, Prober
+from routeguard.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+JITTER_SHARE = 0.1
+TICK_S = 0.2
+RESYNC_S = 1.0
+
+
+def is_suspect(status: RouteStatus) -> bool:
+    """Probe faster: failures are piling up, or the route waits on a success to close."""
+    if status.state == BreakerState.CLOSED:
+        return status.window.consecutive_failures > 0
+    return status.state == BreakerState.OPEN and status.open_until_ms == 0
+
+
+def in_timed_open(status: RouteStatus | None) -> bool:
+    return status is not None and status.state == BreakerState.OPEN and status.open_until_ms > 0
+
+
+class ProbeScheduler:
+    """Owns the APScheduler instance, the tick loop and the trial tasks."""
+
+    def __init__(
+        self,
+        prober: Prober,
+        store: BreakerStore,
+        *,
+        rng: random.Random | None = None,
+        tick_s: float = TICK_S,
+        resync_s: float = RESYNC_S,
+    ) -> None:
+        self._prober = prober
+        self._store = store
+        self._rng = rng or random.Random()
+        self._tick_s = tick_s
+        self._resync_s = resync_s
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._intervals: dict[str, float] = {}
+        self._known: dict[str, RouteStatus] = {}
+        self._trials: dict[str, asyncio.Task[None]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return (
+            self._scheduler.running and self._loop_task is not None and not self._loop_task.done()
+        )
+
+    def start(self) -> None:
+        catalog = self._prober.catalog
+        for provider in catalog.providers:
+            routes = [catalog.routes[r] for r in self._prober.routes_of(provider)]
+            live = [r for r in routes if ProbeTier.LIVENESS in r.probes.tiers]
+            if live:
+                interval = min(r.probes.interval_s for r in live)
+                self._add(f"liveness:{provider}", interval, self._liveness_job(provider, interval))
+        for route in catalog.routes.values():
+            for tier in route.probes.tiers:
+                if tier is not ProbeTier.LIVENESS:
+                    job = self._route_job(route.id, tier.value)
+                    self._add(f"{tier.value}:{route.id}", route.probes.interval_s, job)
+        self._scheduler.start()
+        self._loop_task = asyncio.create_task(self._tick_loop(), name="routeguard-tick")
+
+    async def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        tasks = [t for t in (self._loop_task, *self._trials.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- jobs -------------------------------------------------------------------
+
+    def _add(self, job_id: str, interval: float, func: Callable[[], Awaitable[None]]) -> None:
+        first = datetime.now(UTC) + timedelta(seconds=self._rng.uniform(0, interval))
+        self._intervals[job_id] = interval
+        self._scheduler.add_job(
+            func,
+            IntervalTrigger(seconds=interval, jitter=interval * JITTER_SHARE),
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=first,
+            misfire_grace_time=None,
+        )
+
+    def _retime(self, job_id: str, interval: float) -> None:
+        if self._intervals.get(job_id) == interval or not self._scheduler.running:
+            return
+        self._intervals[job_id] = interval
+        self._scheduler.reschedule_job(
+            job_id, trigger=IntervalTrigger(seconds=interval, jitter=interval * JITTER_SHARE)
+        )
+
+    def _liveness_job(self, provider: str, normal_s: float) -> Callable[[], Awaitable[None]]:
+        catalog = self._prober.catalog
+        routes = self._prober.routes_of(provider)
+        suspect_s = min(catalog.routes[r].probes.suspect_interval_s for r in routes)
+
+        async def job() -> None:
+            job_id = f"liveness:{provider}"
+            result = await _guarded(self._prober.probe_provider(provider, self._intervals[job_id]))
+            if result is not None:
+                failing = result.outcome in LIVENESS_FEEDS_ROUTES
+                self._retime(job_id, suspect_s if failing else normal_s)
+
+        return job
+
+    def _route_job(self, route_id: str, tier: str) -> Callable[[], Awaitable[None]]:
+        job_id = f"{tier}:{route_id}"
+
+        async def job() -> None:
+            if in_timed_open(self._known.get(route_id)) or route_id in self._trials:
+                return
+            done = await _guarded(self._prober.probe_route(route_id, tier, self._intervals[job_id]))
+            if done is not None:
+                _, status = done
+                self._note(status)
+
+        return job
+
+    def _note(self, status: RouteStatus) -> None:
+        self._known[status.route] = status
+        probes = self._prober.catalog.routes[status.route].probes
+        interval = probes.suspect_interval_s if is_suspect(status) else probes.interval_s
+        for tier in probes.tiers:
+            if tier is not ProbeTier.LIVENESS:
+                self._retime(f"{tier.value}:{status.route}", interval)
+        if status.state == BreakerState.HALF_OPEN:
+            self._start_trials(status.route)
+
+    # -- the breaker's clock ----------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_resync = 0.0
+        while True:
+            moved = await _guarded(self._store.tick())
+            for transition in moved or []:
+                self._start_trials(transition.route)
+            if loop.time() >= next_resync:
+                next_resync = loop.time() + self._resync_s
+                for status in await _guarded(self._store.states()) or []:
+                    self._note(status)
+            await asyncio.sleep(self._tick_s)
+
+    def _start_trials(self, route_id: str) -> None:
+        if route_id in self._trials:
+            return
+
+        async def trials() -> None:
+            try:
+                status = await _guarded(self._prober.run_trials(route_id))
+            finally:
+                self._trials.pop(route_id, None)
+            if status is not None:
+                self._note(status)
+
+        self._trials[route_id] = asyncio.create_task(trials(), name=f"trials:{route_id}")
+
+
+async def _guarded(work: Awaitable[T]) -> T | None:
+    """Run a job step; Redis trouble or a bug is logged, never kills the scheduler."""
+    try:
+        return await work
+    except StoreUnavailable as exc:
+        log.warning("%s", exc)
+    except Exception:
+        log.exception("probe job failed")
+    return None

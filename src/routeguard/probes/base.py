@@ -1,0 +1,62 @@
+"""What a probe is pointed at and what it reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from routeguard.outcomes import Outcome
+from routeguard.providers import Classified, Endpoint, Flavour
+from routeguard.providers.base import Tier
+
+# OTel GenAI `gen_ai.provider.name` well-known values; others pass through as is.
+GENAI_PROVIDER_NAMES = {"gemini": "gcp.gemini", "mistral": "mistral_ai"}
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""Bodies past this are not read on: a 50 MB answer is a bad_response, not a stall."""
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    """One probe to run: a tier against a provider (liveness) or a route."""
+
+    endpoint: Endpoint
+    flavour: Flavour
+    tier: Tier
+    model: str | None
+    timeout_s: float
+
+    @property
+    def genai_provider(self) -> str:
+        vendor = self.endpoint.vendor or self.endpoint.provider
+        return GENAI_PROVIDER_NAMES.get(vendor, vendor)
+
+    @property
+    def server(self) -> tuple[str, int]:
+        parts = urlsplit(self.endpoint.base_url)
+        default = 443 if parts.scheme == "https" else 80
+        return parts.hostname or "", parts.port or default
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What one probe found. Never an exception: failures are classified."""
+
+    target: ProbeTarget
+    classified: Classified
+    started_at: float
+    """Wall-clock start (epoch seconds), for people and the last-probe record."""
+    duration_s: float
+    connect_s: float | None = None
+    ttft_s: float | None = None
+    tokens_out: int = 0
+    generation_s: float | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.classified.outcome
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if not self.generation_s or self.tokens_out < 2:
+            return None
+        return (self.tokens_out - 1) / self.generation_s

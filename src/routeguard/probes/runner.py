@@ -1,0 +1,150 @@
+"""Runs one probe: deadline, timing, classification of failures, metrics, a span.
+
+`ProbeRunner.run` never raises (cancellation aside): whatever happens becomes a
+classified `ProbeResult`, so a misbehaving provider can never crash or stall the
+scheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+
+from routeguard.daemon.metrics import PROVIDER_LEVEL, ProbeMetrics
+from routeguard.outcomes import Outcome
+from routeguard.probes.base import ProbeResult, ProbeTarget
+from routeguard.probes.tiers import PROBES, TierAnswer
+from routeguard.providers import Classified, classify_exception
+
+log = logging.getLogger(__name__)
+
+OPERATIONS = {"liveness": "list_models", "completion": "chat", "stream": "chat"}
+
+
+class _ConnectTimer:
+    """httpx trace hook: when did the TCP (and TLS) connect finish, if one happened."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self.started = clock()
+        self.connected_s: float | None = None
+
+    async def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            self.connected_s = self._clock() - self.started
+
+
+class ProbeRunner:
+    """Sends probes with the given client and reports them to metrics and traces."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        metrics: ProbeMetrics | None = None,
+        tracer: Tracer | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._metrics = metrics
+        self._tracer = tracer or trace.NoOpTracer()
+        self._clock = clock
+
+    async def run(self, target: ProbeTarget) -> ProbeResult:
+        """Probe once; always a result, within `target.timeout_s`."""
+        operation = OPERATIONS[target.tier]
+        name = f"{operation} {target.model}" if target.model else operation
+        with self._tracer.start_as_current_span(name, kind=SpanKind.CLIENT) as span:
+            result = await self._measure(target)
+            _annotate(span, target, operation, result)
+        self._observe(result)
+        return result
+
+    async def _measure(self, target: ProbeTarget) -> ProbeResult:
+        started_at, timer = time.time(), _ConnectTimer(self._clock)
+        answer = await self._answer(target, timer)
+        stream = answer.stream
+        return ProbeResult(
+            target=target,
+            classified=answer.classified,
+            started_at=started_at,
+            duration_s=self._clock() - timer.started,
+            connect_s=timer.connected_s,
+            ttft_s=stream.ttft_s if stream else None,
+            tokens_out=stream.tokens_out if stream else (answer.classified.output_tokens or 0),
+            generation_s=stream.generation_s if stream else None,
+        )
+
+    async def _answer(self, target: ProbeTarget, timer: _ConnectTimer) -> TierAnswer:
+        client = _TracedClient(self._client, timer)
+        try:
+            async with asyncio.timeout(target.timeout_s):
+                return await PROBES[target.tier](client, target, self._clock)  # type: ignore[arg-type]
+        except TimeoutError:
+            detail = f"no complete answer within the probe timeout ({target.timeout_s:g} s)"
+            return TierAnswer(Classified(Outcome.TIMEOUT, None, None, "timeout", detail))
+        except httpx.HTTPError as exc:
+            return TierAnswer(classify_exception(exc))
+        except Exception as exc:  # our own bug: log it, never blame the provider
+            log.exception("probe of %s failed inside routeguard", target.endpoint.provider)
+            return TierAnswer(Classified(Outcome.CLIENT_ERROR, None, None, type(exc).__name__))
+
+    def _observe(self, result: ProbeResult) -> None:
+        if self._metrics is None:
+            return
+        t = result.target
+        model = t.model or PROVIDER_LEVEL
+        provider = t.endpoint.provider
+        self._metrics.probes.labels(provider, model, t.tier, result.outcome.value).inc()
+        self._metrics.duration.labels(provider, model, t.tier).observe(result.duration_s)
+        if result.ttft_s is not None:
+            self._metrics.ttft.labels(provider, model).observe(result.ttft_s)
+        c = result.classified
+        for direction, tokens in (("input", c.input_tokens), ("output", c.output_tokens)):
+            if tokens:
+                self._metrics.tokens.labels(provider, model, direction).inc(tokens)
+
+
+class _TracedClient:
+    """Wraps the shared client so each request carries this probe's connect timer."""
+
+    def __init__(self, client: httpx.AsyncClient, timer: _ConnectTimer) -> None:
+        self._client = client
+        self._timer = timer
+
+    def build_request(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
+        request = self._client.build_request(method, url, **kwargs)
+        request.extensions["trace"] = self._timer
+        return request
+
+    async def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        return await self._client.send(request, stream=stream)
+
+
+def _annotate(span: trace.Span, target: ProbeTarget, operation: str, result: ProbeResult) -> None:
+    host, port = target.server
+    span.set_attribute("gen_ai.operation.name", operation)
+    span.set_attribute("gen_ai.provider.name", target.genai_provider)
+    if target.model:
+        span.set_attribute("gen_ai.request.model", target.model)
+    span.set_attribute("server.address", host)
+    span.set_attribute("server.port", port)
+    span.set_attribute("routeguard.probe.tier", target.tier)
+    span.set_attribute("routeguard.outcome", result.outcome.value)
+    c = result.classified
+    if c.input_tokens is not None:
+        span.set_attribute("gen_ai.usage.input_tokens", c.input_tokens)
+    if c.output_tokens is not None:
+        span.set_attribute("gen_ai.usage.output_tokens", c.output_tokens)
+    if result.ttft_s is not None:
+        span.set_attribute("gen_ai.response.time_to_first_chunk", result.ttft_s)
+    if not c.ok:
+        span.set_attribute("error.type", c.error_type or result.outcome.value)
+        span.set_status(Status(StatusCode.ERROR, c.detail[:200]))
