@@ -22,7 +22,7 @@ from routeguard.breaker import BreakerStore, Keys
 from routeguard.config import Catalog
 from routeguard.daemon.http import HttpContext, build_app
 from routeguard.daemon.leases import ProbeLeases
-from routeguard.daemon.metrics import BreakerCollector, ProbeMetrics
+from routeguard.daemon.metrics import BreakerCollector, ProbeMetrics, SchedulerMetrics
 from routeguard.daemon.probe_log import ProbeLog
 from routeguard.daemon.prober import Prober
 from routeguard.daemon.scheduler import ProbeScheduler
@@ -87,7 +87,11 @@ class Daemon:
         leases = ProbeLeases(self._redis, keys, opts.replica_id)
         prober = Prober(self.catalog, self.store, runner, leases, probe_log, env=opts.env)
         self._scheduler = ProbeScheduler(
-            prober, self.store, tick_s=opts.tick_s, resync_s=opts.resync_s
+            prober,
+            self.store,
+            metrics=SchedulerMetrics(self.registry),
+            tick_s=opts.tick_s,
+            resync_s=opts.resync_s,
         )
         self._scheduler.start()
         await self._serve(probe_log)

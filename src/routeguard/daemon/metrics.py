@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 from routeguard.breaker.types import BreakerState, RouteStatus
 from routeguard.config import Catalog
 
+LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 # LLM-scaled: from a fast /models (tens of ms) to a slow reasoning answer (a minute).
 DURATION_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 30.0, 60.0)
 TTFT_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0)
@@ -56,6 +57,31 @@ class ProbeMetrics:
             ["provider", "model", "direction"],
             registry=registry,
         )
+
+
+class SchedulerMetrics:
+    """The daemon's own health: is it keeping its probe schedule?"""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.lag = Histogram(
+            "routeguard_probe_schedule_lag_seconds",
+            "How late probe jobs start against their planned (jittered) time.",
+            ["kind"],
+            buckets=LAG_BUCKETS,
+            registry=registry,
+        )
+        self.skipped = Counter(
+            "routeguard_probe_jobs_skipped_total",
+            "Probe runs skipped because the previous run of the job was still going.",
+            ["kind"],
+            registry=registry,
+        )
+
+
+DAEMON_LEVEL_METRICS = frozenset(
+    {"routeguard_probe_schedule_lag_seconds", "routeguard_probe_jobs_skipped"}
+)
+"""Metrics about the daemon itself: the only ones without provider/model labels."""
 
 
 @dataclass

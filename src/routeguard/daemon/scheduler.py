@@ -17,11 +17,17 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from apscheduler.events import (
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_SUBMITTED,
+    JobSubmissionEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from routeguard.breaker import BreakerState, BreakerStore, RouteStatus
 from routeguard.config.policies import ProbeTier
+from routeguard.daemon.metrics import SchedulerMetrics
 from routeguard.daemon.prober import LIVENESS_FEEDS_ROUTES, Prober
 from routeguard.errors import StoreUnavailable
 
@@ -53,6 +59,7 @@ class ProbeScheduler:
         store: BreakerStore,
         *,
         rng: random.Random | None = None,
+        metrics: SchedulerMetrics | None = None,
         tick_s: float = TICK_S,
         resync_s: float = RESYNC_S,
     ) -> None:
@@ -61,7 +68,11 @@ class ProbeScheduler:
         self._rng = rng or random.Random()
         self._tick_s = tick_s
         self._resync_s = resync_s
+        self._metrics = metrics
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._scheduler.add_listener(
+            self._on_job_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES
+        )
         self._intervals: dict[str, float] = {}
         self._known: dict[str, RouteStatus] = {}
         self._trials: dict[str, asyncio.Task[None]] = {}
@@ -98,6 +109,17 @@ class ProbeScheduler:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- jobs -------------------------------------------------------------------
+
+    def _on_job_event(self, event: JobSubmissionEvent) -> None:
+        if self._metrics is None:
+            return
+        kind = event.job_id.split(":", 1)[0]
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            self._metrics.skipped.labels(kind).inc()
+            return
+        now = datetime.now(UTC)
+        for planned in event.scheduled_run_times:
+            self._metrics.lag.labels(kind).observe(max(0.0, (now - planned).total_seconds()))
 
     def _add(self, job_id: str, interval: float, func: Callable[[], Awaitable[None]]) -> None:
         first = datetime.now(UTC) + timedelta(seconds=self._rng.uniform(0, interval))
