@@ -1,0 +1,136 @@
+"""Ordering a public model's routes for one request: healthy first, never empty.
+
+Pure: the view, the model's configured routes, the caller's preferences and
+the time come in; an ordered answer goes out. OpenRouter's provider-preference
+vocabulary: `order` (providers to try first), `only`, `ignore`,
+`allow_fallbacks` and `sort` (price, latency, throughput).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from routeguard.breaker.types import BreakerState
+from routeguard.client.view import RouteView
+
+
+class Sort(StrEnum):
+    """How to order the healthy routes (else: the catalog's order)."""
+
+    PRICE = "price"  # cheapest first (needs prices)
+    LATENCY = "latency"  # lowest recent TTFT first
+    THROUGHPUT = "throughput"  # highest recent tokens/s first
+
+
+class Candidates(list[str]):
+    """Routes to try, in order. `panic` is True when none is healthy: then every
+    allowed route is listed, least bad first (Envoy's panic mode), because an
+    empty answer would fail the request for sure."""
+
+    def __init__(self, routes: Sequence[str], *, panic: bool, skipped: Mapping[str, str]) -> None:
+        super().__init__(routes)
+        self.panic = panic
+        self.skipped = dict(skipped)  # route -> why it was left out or demoted
+
+
+@dataclass(frozen=True)
+class Preferences:
+    order: Sequence[str] | None = None
+    only: Sequence[str] | None = None
+    ignore: Sequence[str] | None = None
+    allow_fallbacks: bool = True
+    sort: Sort | None = None
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What a worker knows besides breaker state, for sorting and suspicion."""
+
+    ttft_s: Mapping[str, float] = field(default_factory=dict)
+    tokens_per_s: Mapping[str, float] = field(default_factory=dict)
+    price: Mapping[str, float] = field(default_factory=dict)
+
+
+def _provider(route: str) -> str:
+    return route.split("/", 1)[0]
+
+
+def _allowed(routes: Sequence[str], prefs: Preferences, skipped: dict[str, str]) -> list[str]:
+    allowed = []
+    for route in routes:
+        provider = _provider(route)
+        if prefs.only is not None and provider not in prefs.only:
+            skipped[route] = "not in only"
+        elif prefs.ignore is not None and provider in prefs.ignore:
+            skipped[route] = "ignored"
+        else:
+            allowed.append(route)
+    if prefs.order:
+        rank = {p: i for i, p in enumerate(prefs.order)}
+        allowed.sort(key=lambda r: rank.get(_provider(r), len(rank)))  # stable: catalog order next
+    if not prefs.allow_fallbacks:
+        firsts = [r for r in allowed if _provider(r) in (prefs.order or [])] or allowed[:1]
+        for route in allowed:
+            if route not in firsts:
+                skipped[route] = "fallbacks not allowed"
+        allowed = firsts
+    return allowed
+
+
+def _sort_key(prefs: Preferences, signals: Signals) -> Callable[[str], float] | None:
+    if prefs.sort == Sort.LATENCY:
+        return lambda r: signals.ttft_s.get(r, float("inf"))
+    if prefs.sort == Sort.THROUGHPUT:
+        return lambda r: -signals.tokens_per_s.get(r, 0.0)
+    if prefs.sort == Sort.PRICE:
+        return lambda r: signals.price.get(r, float("inf"))
+    return None
+
+
+def health_rank(view: RouteView, now_ms: float, suspected: bool) -> int:
+    """0 healthy; higher is worse. Used to keep healthy first and, in panic, least bad first."""
+    if view.state in (BreakerState.CLOSED, BreakerState.FORCED_CLOSED):
+        return 1 if suspected else 0
+    if view.state == BreakerState.OPEN and 0 < view.open_until_ms <= now_ms:
+        return 0 if not suspected else 1  # open time over: eligible without waiting for news
+    if view.state == BreakerState.HALF_OPEN:
+        return 2
+    if view.state == BreakerState.OPEN:
+        return 3
+    return 4  # forced_open
+
+
+def rank_candidates(
+    routes: Sequence[str],
+    views: Mapping[str, RouteView],
+    prefs: Preferences,
+    *,
+    now_ms: float,
+    suspected: Callable[[str], bool],
+    signals: Signals | None = None,
+) -> Candidates:
+    """Order `routes` (a model's configured routes) for one request."""
+    skipped: dict[str, str] = {}
+    allowed = _allowed(routes, prefs, skipped)
+    key = _sort_key(prefs, signals or Signals())
+    ranks = {r: health_rank(views[r], now_ms, suspected(r)) for r in allowed}
+    healthy = [r for r in allowed if ranks[r] == 0]
+    if key is not None:
+        healthy.sort(key=key)
+    if healthy:
+        for route in allowed:
+            if ranks[route] > 0:
+                skipped[route] = _why(views[route], ranks[route])
+        return Candidates(healthy, panic=False, skipped=skipped)
+    least_bad = sorted(allowed, key=lambda r: (ranks[r], views[r].open_until_ms or 0))
+    for route in least_bad:
+        skipped[route] = _why(views[route], ranks[route])
+    return Candidates(least_bad, panic=bool(least_bad), skipped=skipped)
+
+
+def _why(view: RouteView, rank: int) -> str:
+    if rank == 1:
+        return "locally suspected (recent hard failures here)"
+    return f"{view.state.value}" + (f" ({view.reason})" if view.reason else "")

@@ -1,0 +1,218 @@
+"""HealthClient: what a routing worker embeds (DESIGN §6).
+
+```python
+async with HealthClient.from_url("redis://…", config="catalog.yaml") as health:
+    for route in health.candidates("llama-3.1-70b"):
+        ...
+        health.report(route, Outcome.SERVER_ERROR, latency_s=0.8)
+```
+
+`candidates()` answers from memory. The view is kept current by pub/sub and a
+periodic resync; `report()` only appends to a buffer that a background task
+flushes in batches (at once after a hard failure). When Redis is unreachable
+the worker keeps its last view, runs a local breaker on its own traffic and
+never raises into the request path; when Redis returns, the fleet state wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from routeguard.breaker import BreakerState, BreakerStore, Keys
+from routeguard.client.candidates import Candidates, Preferences, Signals, Sort, rank_candidates
+from routeguard.client.failover import FailoverResult, run_with_failover
+from routeguard.client.local import LocalBreakers
+from routeguard.client.metrics import WorkerMetrics
+from routeguard.client.reporter import HARD_FAILURES, OutcomeBuffer
+from routeguard.client.sync import Synchroniser
+from routeguard.client.view import LocalView
+from routeguard.config import Catalog, load_catalog
+from routeguard.errors import RouteError
+from routeguard.outcomes import Outcome
+from routeguard.redact import redact_url
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+EWMA_WEIGHT = 0.3
+
+
+class HealthClient:
+    """A worker's local, always-answering view of route health."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        catalog: Catalog,
+        *,
+        keys: Keys | None = None,
+        registry: CollectorRegistry | None = None,
+        flush_s: float = 0.1,
+        resync_s: float = 5.0,
+        clock: Callable[[], float] = time.time,
+        where: str = "redis",
+    ) -> None:
+        self.catalog = catalog
+        self._keys = keys or Keys()
+        routes = {r.id: r.breaker for r in catalog.routes.values()}
+        self.store = BreakerStore(redis, routes, keys=self._keys, where=where)
+        self.view = LocalView(catalog.routes, clock=clock)
+        self._clock = clock
+        self._buffer = OutcomeBuffer()
+        self._local = LocalBreakers(routes, clock=clock)
+        self._streaks: dict[str, int] = {}
+        self._ttft: dict[str, float] = {}
+        self._tps: dict[str, float] = {}
+        self.metrics = WorkerMetrics(registry, self.view.staleness_s) if registry else None
+        self._sync = Synchroniser(
+            redis,
+            self.store,
+            self.view,
+            self._buffer,
+            self._local,
+            self._keys,
+            flush_s=flush_s,
+            resync_s=resync_s,
+        )
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        config: str | Path | Catalog,
+        key_prefix: str = "routeguard",
+        **kwargs: Any,
+    ) -> HealthClient:
+        catalog = config if isinstance(config, Catalog) else load_catalog(Path(config))
+        redis: Redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        return cls(redis, catalog, keys=Keys(key_prefix), where=redact_url(url), **kwargs)
+
+    async def __aenter__(self) -> HealthClient:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Load the view (if Redis answers) and start the background tasks."""
+        await self._sync.start()
+
+    async def close(self) -> None:
+        """Flush what is pending (best effort) and stop."""
+        await self._sync.stop()
+
+    @property
+    def degraded(self) -> bool:
+        """True while Redis cannot be reached and local breakers decide."""
+        return self._sync.degraded
+
+    def staleness_s(self) -> float:
+        return self.view.staleness_s()
+
+    # -- the request path: memory only ------------------------------------------
+
+    def candidates(
+        self,
+        model: str,
+        *,
+        order: Sequence[str] | None = None,
+        only: Sequence[str] | None = None,
+        ignore: Sequence[str] | None = None,
+        allow_fallbacks: bool = True,
+        sort: Sort | str | None = None,
+    ) -> Candidates:
+        """The model's routes to try, healthy first; never empty for a configured model."""
+        routes = self.catalog.models.get(model)
+        if routes is None:
+            known = ", ".join(sorted(self.catalog.models)[:10])
+            raise RouteError(f"unknown model {model!r}: models in the catalog are {known}")
+        prefs = Preferences(order, only, ignore, allow_fallbacks, Sort(sort) if sort else None)
+        now_local = self._clock()
+        answer = rank_candidates(
+            routes,
+            self.view.routes,
+            prefs,
+            now_ms=self.view.redis_now_ms(),
+            suspected=lambda r: self.view.suspected(r, now_local),
+            signals=Signals(ttft_s=self._ttft, tokens_per_s=self._tps),
+        )
+        if answer.panic and self.metrics:
+            self.metrics.panics.labels(model).inc()
+        return answer
+
+    def report(
+        self,
+        route: str,
+        outcome: Outcome,
+        *,
+        latency_s: float | None = None,
+        ttft_s: float | None = None,
+        tokens_per_s: float | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        """Record what a call saw. Never blocks, never raises for a known route."""
+        spec = self.catalog.routes.get(route)
+        if spec is None:
+            raise RouteError(f"unknown route {route!r}")
+        measured = ttft_s if ttft_s is not None else latency_s
+        slow = (
+            outcome is Outcome.OK and measured is not None and measured > spec.breaker.slow_ttft_s
+        )
+        self._buffer.add(route, outcome, slow, retry_after_s)
+        self._learn(route, outcome, ttft_s, tokens_per_s)
+        if self.metrics:
+            self.metrics.requests.labels(spec.provider, spec.model, outcome.value).inc()
+        if self.degraded:
+            self._sync.apply_locally(route, outcome, slow, retry_after_s)
+        self._sync.wake(urgent=self._buffer.urgent)
+
+    def _learn(self, route: str, outcome: Outcome, ttft_s: float | None, tps: float | None) -> None:
+        spec = self.catalog.routes[route]
+        if outcome in HARD_FAILURES:
+            streak = self._streaks.get(route, 0) + 1
+            self._streaks[route] = streak
+            if streak >= spec.breaker.consecutive_failures:
+                self.view.suspect(route, self._clock() + spec.breaker.local_suspicion_s)
+        elif outcome is Outcome.OK:
+            self._streaks[route] = 0
+        if ttft_s is not None:
+            self._ttft[route] = _ewma(self._ttft.get(route), ttft_s)
+        if tps is not None:
+            self._tps[route] = _ewma(self._tps.get(route), tps)
+
+    async def call_with_failover(
+        self,
+        model: str,
+        attempt: Callable[[str], Awaitable[T]],
+        **preferences: Any,
+    ) -> FailoverResult[T]:
+        """Run `attempt(route)` over the model's candidates (see client/failover.py)."""
+        answer = self.candidates(model, **preferences)
+
+        def report(route: str, outcome: Outcome, latency: float, retry: float | None) -> None:
+            self.report(route, outcome, latency_s=latency, retry_after_s=retry)
+            if outcome is not Outcome.OK and self.metrics:
+                spec = self.catalog.routes[route]
+                self.metrics.failovers.labels(spec.provider, spec.model, model).inc()
+
+        result = await run_with_failover(list(answer), attempt, report)
+        result.skipped, result.panic = answer.skipped, answer.panic
+        return result
+
+    def state_of(self, route: str) -> BreakerState:
+        return self.view[route].state
+
+
+def _ewma(previous: float | None, sample: float) -> float:
+    return sample if previous is None else previous + EWMA_WEIGHT * (sample - previous)

@@ -1,0 +1,37 @@
+"""Worker metrics (DESIGN §8): what real traffic saw, per provider and model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+class WorkerMetrics:
+    """Counters a routing worker exports; the registry comes from the worker."""
+
+    def __init__(self, registry: CollectorRegistry, staleness: Callable[[], float]) -> None:
+        self.requests = Counter(
+            "routeguard_requests",
+            "Calls this worker made to a route, by outcome class.",
+            ["provider", "model", "outcome"],
+            registry=registry,
+        )
+        self.failovers = Counter(
+            "routeguard_failovers",
+            "Requests that moved on from a route to the next candidate.",
+            ["provider", "model", "public_model"],
+            registry=registry,
+        )
+        self.panics = Counter(
+            "routeguard_panic",
+            "candidates() answers in which no route was healthy (all listed, least bad first).",
+            ["public_model"],
+            registry=registry,
+        )
+        staleness_gauge = Gauge(
+            "routeguard_view_staleness_seconds",
+            "Seconds since this worker's view of breaker states was last confirmed current.",
+            registry=registry,
+        )
+        staleness_gauge.set_function(lambda: min(staleness(), 1e9))

@@ -1,0 +1,194 @@
+"""Keeps a worker's view current and its outcomes flowing, in the background.
+
+Three tasks: the pub/sub listener (transitions within milliseconds), the
+resync loop (repairs anything pub/sub lost, measures the Redis clock offset)
+and the flusher (outcome batches every `flush_s`, at once after a hard
+failure). Any Redis failure switches the worker to fail-static mode; the next
+successful resync switches it back and the fleet state replaces local guesses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from routeguard.breaker import BreakerState, BreakerStore, Keys, Transition
+from routeguard.breaker.types import OutcomeBatch, RouteStatus
+from routeguard.client.local import LocalBreakers
+from routeguard.client.reporter import OutcomeBuffer
+from routeguard.client.view import LocalView
+from routeguard.errors import StoreUnavailable
+from routeguard.outcomes import Outcome
+
+log = logging.getLogger(__name__)
+RECONNECT_S = 0.5
+
+
+class Synchroniser:
+    """The background half of HealthClient."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        store: BreakerStore,
+        view: LocalView,
+        buffer: OutcomeBuffer,
+        local: LocalBreakers,
+        keys: Keys,
+        *,
+        flush_s: float,
+        resync_s: float,
+    ) -> None:
+        self._redis = redis
+        self._store = store
+        self._view = view
+        self._buffer = buffer
+        self._local = local
+        self._keys = keys
+        self._flush_s = flush_s
+        self._resync_s = resync_s
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.degraded = False
+
+    async def start(self) -> None:
+        await self.resync()
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="routeguard-pubsub"),
+            asyncio.create_task(self._resync_loop(), name="routeguard-resync"),
+            asyncio.create_task(self._flush_loop(), name="routeguard-flush"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        with contextlib.suppress(StoreUnavailable, RedisError, OSError):
+            await asyncio.wait_for(self.flush(), timeout=1.0)
+        await self._redis.aclose()
+
+    def wake(self, *, urgent: bool) -> None:
+        if urgent:
+            self._wake.set()
+
+    # -- resync -----------------------------------------------------------------
+
+    async def resync(self) -> bool:
+        """Read every route's state; True when Redis answered."""
+        try:
+            statuses = await self._store.states()
+        except StoreUnavailable as exc:
+            self._degrade(exc)
+            return False
+        now_ms = statuses[0].now_ms if statuses else int(self._local.now_ms())
+        if self.degraded:
+            log.warning("Redis answers again: the fleet state replaces local breakers")
+            self.degraded = False
+            self._local.reset()
+        self._view.resync(statuses, now_ms)
+        return True
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._resync_s)
+            await self.resync()
+
+    # -- pub/sub ----------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                await self._subscribe_and_read()
+            except (RedisError, OSError) as exc:
+                self._degrade(exc)
+            await asyncio.sleep(RECONNECT_S)
+
+    async def _subscribe_and_read(self) -> None:
+        pubsub = self._redis.pubsub()
+        try:
+            await pubsub.subscribe(self._keys.transitions_channel)
+            # Anything published before the subscription took effect is repaired here.
+            await self.resync()
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    self._on_message(message["data"])
+        finally:
+            with contextlib.suppress(RedisError, OSError):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _on_message(self, data: Any) -> None:
+        try:
+            transition = Transition.from_fields(json.loads(data))
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed transition message")
+            return
+        self._view.apply(transition)
+
+    # -- outcomes ---------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._flush_s)
+            self._wake.clear()
+            if not self.degraded:
+                await self.flush()
+
+    async def flush(self) -> None:
+        """Record every pending batch; on failure keep them and go fail-static."""
+        batches = self._buffer.drain()
+        if not batches:
+            return
+        results = await asyncio.gather(
+            *(self._record(route, batch) for route, batch in batches.items()),
+            return_exceptions=True,
+        )
+        failed = {
+            r: b
+            for (r, b), res in zip(batches.items(), results, strict=True)
+            if isinstance(res, BaseException)
+        }
+        if failed:
+            self._buffer.put_back(failed)
+            first = next(res for res in results if isinstance(res, BaseException))
+            self._degrade(first)
+            for route in failed:
+                self._apply_batch_locally(route, failed[route])
+
+    async def _record(self, route: str, batch: OutcomeBatch) -> None:
+        status: RouteStatus = await self._store.record_batch(route, batch)
+        for transition in status.transitions:
+            self._view.apply(transition)
+
+    # -- fail static ------------------------------------------------------------
+
+    def _degrade(self, exc: BaseException) -> None:
+        if not self.degraded:
+            log.warning("Redis unreachable (%s): routing on the last view and local breakers", exc)
+        self.degraded = True
+
+    def apply_locally(
+        self, route: str, outcome: Outcome, slow: bool, retry_after_s: float | None
+    ) -> None:
+        """While degraded: the local breaker sees each outcome as it is reported."""
+        self._apply_batch_locally(
+            route, OutcomeBatch.of(outcome, slow=slow, retry_after_s=retry_after_s)
+        )
+
+    def _apply_batch_locally(self, route: str, batch: OutcomeBatch) -> None:
+        state, open_until_local_ms = self._local.apply(route, batch)
+        offset = self._view.redis_now_ms() - self._local.now_ms()
+        if state == BreakerState.HALF_OPEN:
+            # Locally there are no probes: the next call is the trial.
+            self._view.local_override(route, BreakerState.OPEN, int(self._view.redis_now_ms()))
+        elif state == BreakerState.OPEN:
+            self._view.local_override(route, state, int(open_until_local_ms + offset))
+        else:
+            self._view.local_override(route, state, 0)
