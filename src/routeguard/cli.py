@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the daemon: probes, breaker clock, HTTP API")
     run.add_argument("--config", type=Path, help="catalog file (default: $ROUTEGUARD_CONFIG)")
 
+    sim = sub.add_parser(
+        "sim", help="run simulated providers (see docs/simulator.md)", add_help=False
+    )
+    sim.add_argument("sim_args", nargs="*", help="run 'routeguard sim --help' for its options")
+
     check = sub.add_parser("check-config", help="validate a catalog file")
     check.add_argument("file", type=Path)
 
@@ -117,6 +122,11 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sim"]:  # the simulator parses its own options
+        from routeguard.sim.cli import main as sim_main
+
+        return sim_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "check-config":

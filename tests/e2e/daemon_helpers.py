@@ -24,13 +24,9 @@ def catalog_from(text: str) -> Catalog:
 async def running_daemon(
     catalog: Catalog, redis_url: str, keys: Keys, **options: object
 ) -> AsyncIterator[Daemon]:
-    opts = DaemonOptions(
-        http_port=0,
-        key_prefix=keys.prefix,
-        admin_token=ADMIN_TOKEN,
-        env={},
-        **options,  # type: ignore[arg-type]
-    )
+    settings: dict[str, object] = {"http_port": 0, "key_prefix": keys.prefix}
+    settings |= {"admin_token": ADMIN_TOKEN, "env": {}} | options
+    opts = DaemonOptions(**settings)  # type: ignore[arg-type]
     daemon = Daemon(catalog, redis_url, opts)
     await daemon.start()
     try:
