@@ -26,7 +26,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 
 demo: $(STAMP)
-	@echo "make demo arrives with the daemon (issue 3); today: 'make test' and '.venv/bin/routeguard --help'."
+	$(BIN)/routeguard demo
 
 bench: $(STAMP)
 	$(BIN)/python bench/breaker.py

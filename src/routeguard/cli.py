@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    demo = sub.add_parser("demo", help="a scripted outage on simulated providers, live")
+    demo.add_argument("--redis-url", help="use this Redis (default: an embedded one)")
+    demo.add_argument("--duration", type=float, default=30.0, help="seconds (default 30)")
+
     run = sub.add_parser("run", help="run the daemon: probes, breaker clock, HTTP API")
     run.add_argument("--config", type=Path, help="catalog file (default: $ROUTEGUARD_CONFIG)")
 
@@ -131,6 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             return _check_config(args)
+        if args.command == "demo":
+            from routeguard.demo import Script
+            from routeguard.demo import main as demo_main
+
+            end = max(args.duration, 12.0)
+            return demo_main(args.redis_url, Script(end * 0.2, end * 0.6, end))
         if args.command == "run":
             from routeguard.daemon.run import run
 
