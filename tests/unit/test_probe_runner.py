@@ -125,3 +125,25 @@ async def test_cancellation_propagates() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_each_probe_is_one_span_with_the_genai_attributes() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(529)))
+    probe = ProbeRunner(client, tracer=provider.get_tracer("test"))
+    await probe.run(target("completion"))
+    [span] = exporter.get_finished_spans()
+    assert span.name == "chat gpt-4o-mini"
+    attrs = dict(span.attributes or {})
+    assert attrs["gen_ai.provider.name"] == "openai"
+    assert attrs["gen_ai.request.model"] == "gpt-4o-mini"
+    assert attrs["gen_ai.operation.name"] == "chat"
+    assert attrs["server.address"] == "sim.invalid"
+    assert attrs["error.type"]
+    assert "Bearer" not in str(attrs)
