@@ -71,7 +71,12 @@ def _allowed(routes: Sequence[str], prefs: Preferences, skipped: dict[str, str])
         rank = {p: i for i, p in enumerate(prefs.order)}
         allowed.sort(key=lambda r: rank.get(_provider(r), len(rank)))  # stable: catalog order next
     if not prefs.allow_fallbacks:
-        firsts = [r for r in allowed if _provider(r) in (prefs.order or [])] or allowed[:1]
+        # The first choice: the providers named in `order` (only those), else the
+        # model's first route.
+        if prefs.order:
+            firsts = [r for r in allowed if _provider(r) in prefs.order]
+        else:
+            firsts = allowed[:1]
         for route in allowed:
             if route not in firsts:
                 skipped[route] = "fallbacks not allowed"
