@@ -55,7 +55,7 @@ class HealthClient:
         keys: Keys | None = None,
         registry: CollectorRegistry | None = None,
         flush_s: float = 0.1,
-        resync_s: float = 5.0,
+        resync_s: float = 2.0,
         clock: Callable[[], float] = time.time,
         where: str = "redis",
     ) -> None:
