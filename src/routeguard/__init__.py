@@ -10,6 +10,13 @@ from routeguard.breaker import (
     RouteStatus,
     Transition,
 )
+from routeguard.client import (
+    AttemptFailed,
+    Candidates,
+    FailoverExhausted,
+    FailoverResult,
+    HealthClient,
+)
 from routeguard.config import Catalog, Settings, load_catalog, load_settings
 from routeguard.errors import (
     ConfigError,
@@ -21,11 +28,16 @@ from routeguard.errors import (
 from routeguard.outcomes import Outcome
 
 __all__ = [
+    "AttemptFailed",
     "BreakerState",
     "BreakerStore",
+    "Candidates",
     "Catalog",
     "ConfigError",
+    "FailoverExhausted",
+    "FailoverResult",
     "ForceTarget",
+    "HealthClient",
     "Keys",
     "Outcome",
     "OutcomeBatch",
