@@ -82,10 +82,13 @@ class Daemon:
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(120.0), limits=httpx.Limits(max_connections=200)
         )
-        runner = ProbeRunner(self._http, metrics=ProbeMetrics(self.registry), tracer=opts.tracer)
+        probe_metrics = ProbeMetrics(self.registry)
+        runner = ProbeRunner(self._http, metrics=probe_metrics, tracer=opts.tracer)
         probe_log = ProbeLog(self._redis, keys)
         leases = ProbeLeases(self._redis, keys, opts.replica_id)
-        prober = Prober(self.catalog, self.store, runner, leases, probe_log, env=opts.env)
+        prober = Prober(
+            self.catalog, self.store, runner, leases, probe_log, env=opts.env, metrics=probe_metrics
+        )
         self._scheduler = ProbeScheduler(
             prober,
             self.store,

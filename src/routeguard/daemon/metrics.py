@@ -51,6 +51,13 @@ class ProbeMetrics:
             [*labels, "outcome"],
             registry=registry,
         )
+        self.ttft_within = Counter(
+            "routeguard_probe_ttft_within_objective_total",
+            "Streamed probes whose TTFT was within the route's ttft_p95_s objective "
+            "(the TTFT SLI numerator; routeguard_probe_ttft_seconds_count is the denominator).",
+            ["provider", "model"],
+            registry=registry,
+        )
         self.tokens = Counter(
             "routeguard_probe_tokens_total",
             "Tokens spent by probes (direction: input or output).",
@@ -103,6 +110,19 @@ class BreakerCollector(Collector):
         yield from self._state_families()
         yield self._transitions()
         yield from self._objectives()
+        yield self._model_routes()
+
+    def _model_routes(self) -> GaugeMetricFamily:
+        family = GaugeMetricFamily(
+            "routeguard_model_route_info",
+            "1 for each route that can serve a public model (the catalog's failover lists).",
+            labels=["public_model", "provider", "model"],
+        )
+        for public, route_ids in self._catalog.models.items():
+            for route_id in route_ids:
+                route = self._catalog.routes[route_id]
+                family.add_metric([public, route.provider, route.model], 1.0)
+        return family
 
     def _state_families(self) -> Iterator[GaugeMetricFamily]:
         state = GaugeMetricFamily(

@@ -16,6 +16,7 @@ from routeguard.breaker import BreakerState, BreakerStore, RouteStatus
 from routeguard.config import Catalog, Provider
 from routeguard.config.policies import ProbeTier
 from routeguard.daemon.leases import ProbeLeases
+from routeguard.daemon.metrics import ProbeMetrics
 from routeguard.daemon.probe_log import ProbeLog
 from routeguard.outcomes import Outcome
 from routeguard.probes import ProbeResult, ProbeRunner, ProbeTarget
@@ -42,8 +43,10 @@ class Prober:
         leases: ProbeLeases,
         probe_log: ProbeLog,
         env: Mapping[str, str] | None = None,
+        metrics: ProbeMetrics | None = None,
     ) -> None:
         self.catalog = catalog
+        self._metrics = metrics
         self._store = store
         self._runner = runner
         self._leases = leases
@@ -109,6 +112,8 @@ class Prober:
         target = self._target(provider, tier, route.model, route.probes.timeout_s)
         result = await self._runner.run(target)
         await self._log.record(route_id, route.provider, result, route.slo.ttft_p95_s)
+        if self._metrics and result.ttft_s is not None and result.ttft_s <= route.slo.ttft_p95_s:
+            self._metrics.ttft_within.labels(route.provider, route.model).inc()
         return result
 
     async def _feed(
