@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a scripted outage on simulated providers, live")
     demo.add_argument("--redis-url", help="use this Redis (default: an embedded one)")
-    demo.add_argument("--duration", type=float, default=30.0, help="seconds (default 30)")
+    demo.add_argument(
+        "--duration", type=float, default=30.0, help="seconds (default 30, at least 25)"
+    )
 
     run = sub.add_parser("run", help="run the daemon: probes, breaker clock, HTTP API")
     run.add_argument("--config", type=Path, help="catalog file (default: $ROUTEGUARD_CONFIG)")
@@ -139,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from routeguard.demo import Script
             from routeguard.demo import main as demo_main
 
-            end = max(args.duration, 12.0)
+            end = max(args.duration, 25.0)
             return demo_main(args.redis_url, Script(end * 0.2, end * 0.6, end))
         if args.command == "run":
             from routeguard.daemon.run import run

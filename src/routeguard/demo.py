@@ -73,7 +73,8 @@ def demo_catalog(cluster: SimCluster) -> Catalog:
         "    - anthropic-sim/claude-haiku-4-5",
         "  claude: [anthropic-sim/claude-haiku-4-5]",
         "probes: {interval_s: 2, suspect_interval_s: 0.5, timeout_s: 2, tiers: [liveness, completion, stream]}",
-        "breaker: {open_s: 3, open_max_s: 30}",
+        # A short cap keeps recovery inside the demo's few seconds; production's is 600 s.
+        "breaker: {open_s: 3, open_max_s: 6}",
     ]
     return parse_catalog("\n".join(lines) + "\n", "<demo catalog>")
 
@@ -183,9 +184,17 @@ def summary(events: list[Transition], started_wall_ms: int, script: Script) -> s
             f"\n  detection: {PRIMARY} opened {(opened.at_ms - started_wall_ms) / 1000 - script.down_at:.1f}s after it went down"
         )
     if closed:
-        lines.append(
-            f"  recovery:  closed again {(closed[-1].at_ms - started_wall_ms) / 1000 - script.up_at:.1f}s after it came back"
-        )
+        back = (closed[-1].at_ms - started_wall_ms) / 1000 - script.up_at
+        lines.append(f"  recovery:  closed again {back:.1f}s after it came back")
+        expired = [
+            e for e in primary if e.reason.value == "open_expired" and e.at_ms <= closed[-1].at_ms
+        ]
+        if expired:
+            took = (closed[-1].at_ms - expired[-1].at_ms) / 1000
+            lines.append(
+                "             (first its open time, longer after each failed trial, had to end;"
+                f" then trial probes closed it in {took:.1f}s)"
+            )
     lines.append("  while it was down, requests for 'chat' went to the next healthy candidate.")
     return "\n".join(lines)
 

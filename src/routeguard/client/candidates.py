@@ -73,10 +73,7 @@ def _allowed(routes: Sequence[str], prefs: Preferences, skipped: dict[str, str])
     if not prefs.allow_fallbacks:
         # The first choice: the providers named in `order` (only those), else the
         # model's first route.
-        if prefs.order:
-            firsts = [r for r in allowed if _provider(r) in prefs.order]
-        else:
-            firsts = allowed[:1]
+        firsts = [r for r in allowed if _provider(r) in prefs.order] if prefs.order else allowed[:1]
         for route in allowed:
             if route not in firsts:
                 skipped[route] = "fallbacks not allowed"

@@ -77,6 +77,7 @@ class ProbeScheduler:
         self._known: dict[str, RouteStatus] = {}
         self._trials: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def running(self) -> bool:
@@ -101,6 +102,7 @@ class ProbeScheduler:
         self._loop_task = asyncio.create_task(self._tick_loop(), name="routeguard-tick")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         tasks = [t for t in (self._loop_task, *self._trials.values()) if t is not None]
@@ -124,8 +126,17 @@ class ProbeScheduler:
     def _add(self, job_id: str, interval: float, func: Callable[[], Awaitable[None]]) -> None:
         first = datetime.now(UTC) + timedelta(seconds=self._rng.uniform(0, interval))
         self._intervals[job_id] = interval
+
+        async def run() -> None:
+            try:
+                await func()
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+                # Our own shutdown cancelled a probe in flight: a clean end, not an error.
+
         self._scheduler.add_job(
-            func,
+            run,
             IntervalTrigger(seconds=interval, jitter=interval * JITTER_SHARE),
             id=job_id,
             max_instances=1,
