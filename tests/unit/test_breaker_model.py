@@ -48,7 +48,7 @@ def test_a_hard_down_opens_on_the_configured_failure_and_not_before() -> None:
     assert event.open_until_ms == T0 + 3 + 5_000
 
 
-def test_half_open_needs_consecutive_successes_and_a_failure_reopens_for_longer() -> None:
+def test_half_open_needs_consecutive_successes_and_a_failed_trial_reopens_for_as_long() -> None:
     b = breaker(consecutive_failures=1, half_open_successes=2)
     b.apply(FAIL, T0)
     expired = T0 + 5_000
@@ -57,8 +57,21 @@ def test_half_open_needs_consecutive_successes_and_a_failure_reopens_for_longer(
     assert b.apply(OK, expired + 10, trial_token="t1") == []
     assert b.record.trial_successes == 1
     [reopened] = b.apply(FAIL, expired + 20)
-    assert (reopened.reason, reopened.trips) == (Reason.TRIAL_FAILED, 2)
-    assert reopened.open_until_ms == expired + 20 + 10_000
+    # Trials cost no user traffic: a still-dead provider is retried as often,
+    # so it is back in use within one open time of healing.
+    assert (reopened.reason, reopened.trips) == (Reason.TRIAL_FAILED, 1)
+    assert reopened.open_until_ms == expired + 20 + 5_000
+
+
+def test_a_route_that_trips_again_after_closing_opens_for_longer() -> None:
+    b = breaker(consecutive_failures=1, half_open_successes=1)
+    b.apply(FAIL, T0)
+    b.acquire_trial("t", T0 + 5_000)
+    [closed] = b.apply(OK, T0 + 5_001, trial_token="t")
+    assert closed.to_state == BreakerState.CLOSED
+    [again] = b.apply(FAIL, T0 + 6_000)
+    assert (again.reason, again.trips) == (Reason.CONSECUTIVE_FAILURES, 2)
+    assert again.open_until_ms == T0 + 6_000 + 10_000
 
 
 def test_a_trial_lease_expires_so_a_silent_holder_cannot_wedge_the_route() -> None:

@@ -214,11 +214,14 @@ class RouteBreaker:
     def _open(
         self, reason: Reason, detail: str, until: str, jitter: int, retry_ms: int = 0
     ) -> None:
-        """Open the route; `until` is 'backoff', 'retry' (Retry-After) or 'none'."""
+        """Open the route; `until` is 'backoff' (a trip), 'again' (a failed trial),
+        'retry' (Retry-After) or 'none'."""
         r = self.record
-        if until == "backoff":
-            r.trips = min(r.trips + 1, MAX_TRIPS)
-            r.open_until_ms = self._now + open_duration_ms(r.trips, jitter, self.params)
+        if until in ("backoff", "again"):
+            # A trip (closed -> open) counts; a failed trial reopens for the same time.
+            if until == "backoff":
+                r.trips = min(r.trips + 1, MAX_TRIPS)
+            r.open_until_ms = self._now + open_duration_ms(max(r.trips, 1), jitter, self.params)
         elif until == "retry":
             r.open_until_ms = self._now + retry_ms
         else:
@@ -276,7 +279,7 @@ class RouteBreaker:
             return
         if batch.failures > 0:
             self._open(
-                Reason.TRIAL_FAILED, f"trial failed: {batch.last_failure}", "backoff", jitter
+                Reason.TRIAL_FAILED, f"trial failed: {batch.last_failure}", "again", jitter
             )
         elif batch.rate_limited > 0:
             retry = self._retry_ms(batch)

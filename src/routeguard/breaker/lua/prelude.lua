@@ -99,9 +99,10 @@ local function begin()
 end
 
 local function open_route(reason, detail, until_kind, jitter, retry_ms)
-  if until_kind == 'backoff' then
-    s.trips = math.min(s.trips + 1, MAX_TRIPS)
-    local d = math.min(P.open_ms * math.pow(2, s.trips - 1), P.open_max_ms)
+  if until_kind == 'backoff' or until_kind == 'again' then
+    -- A trip (closed -> open) counts; a failed trial reopens for the same time.
+    if until_kind == 'backoff' then s.trips = math.min(s.trips + 1, MAX_TRIPS) end
+    local d = math.min(P.open_ms * math.pow(2, math.max(s.trips, 1) - 1), P.open_max_ms)
     s.open_until = NOW + d + math.floor(d * jitter / JITTER_SCALE)
   elseif until_kind == 'retry' then
     s.open_until = NOW + retry_ms

@@ -64,7 +64,7 @@ end
 local function decide_half_open()
   if decide_unusable() then return end
   if b.failures > 0 then
-    open_route('trial_failed', 'trial failed: ' .. b.last_failure, 'backoff', jitter, 0)
+    open_route('trial_failed', 'trial failed: ' .. b.last_failure, 'again', jitter, 0)
   elseif b.rate_limited > 0 then
     local r = retry_ms()
     open_route('rate_limited', string.format('retry after %d ms', r), 'retry', 0, r)
