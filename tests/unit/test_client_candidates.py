@@ -96,21 +96,25 @@ def test_never_empty_for_a_configured_model_without_filters(
         assert sorted(answer) == sorted(routes), "panic lists every route"
 
 
-def test_an_open_route_becomes_eligible_at_open_until_without_news() -> None:
+def test_an_expired_open_route_is_left_to_the_trials_then_eligible_without_news() -> None:
+    from routeguard.client.candidates import TRIAL_GRACE_MS
+
+    until = int(NOW) + 10
     view = {
-        "a/m": RouteView(
-            "a/m", BreakerState.OPEN, 3, "consecutive_failures", open_until_ms=int(NOW) + 10
-        ),
+        "a/m": RouteView("a/m", BreakerState.OPEN, 3, "consecutive_failures", open_until_ms=until),
         "b/m": RouteView("b/m"),
     }
-    before = rank_candidates(
-        ["a/m", "b/m"], view, Preferences(), now_ms=NOW, suspected=lambda r: False
-    )
-    after = rank_candidates(
-        ["a/m", "b/m"], view, Preferences(), now_ms=NOW + 10, suspected=lambda r: False
-    )
-    assert list(before) == ["b/m"] and before.skipped["a/m"].startswith("open")
-    assert list(after) == ["a/m", "b/m"]
+
+    def at(now: float) -> list[str]:
+        return list(
+            rank_candidates(
+                ["a/m", "b/m"], view, Preferences(), now_ms=now, suspected=lambda r: False
+            )
+        )
+
+    assert at(NOW) == ["b/m"]
+    assert at(until) == ["b/m"], "the daemon's trial probes decide first"
+    assert at(until + TRIAL_GRACE_MS) == ["a/m", "b/m"], "no news: offered without a message"
 
 
 def test_sort_by_latency_puts_the_fastest_healthy_route_first() -> None:

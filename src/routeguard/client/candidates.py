@@ -15,6 +15,11 @@ from enum import StrEnum
 from routeguard.breaker.types import BreakerState
 from routeguard.client.view import RouteView
 
+TRIAL_GRACE_MS = 2000
+"""After open_until, how long the daemon's trial probes get to decide a route before
+workers offer it anyway (in case no daemon is running): trials close a healed
+route within about a second, and no user request is sent into a still-dead one."""
+
 
 class Sort(StrEnum):
     """How to order the healthy routes (else: the catalog's order)."""
@@ -95,8 +100,11 @@ def health_rank(view: RouteView, now_ms: float, suspected: bool) -> int:
     """0 healthy; higher is worse. Used to keep healthy first and, in panic, least bad first."""
     if view.state in (BreakerState.CLOSED, BreakerState.FORCED_CLOSED):
         return 1 if suspected else 0
+    if view.state == BreakerState.OPEN and 0 < view.open_until_ms <= now_ms - TRIAL_GRACE_MS:
+        # Open time long over and no news of a trial: eligible without waiting for a message.
+        return 0 if not suspected else 1
     if view.state == BreakerState.OPEN and 0 < view.open_until_ms <= now_ms:
-        return 0 if not suspected else 1  # open time over: eligible without waiting for news
+        return 2  # the daemon's trial probes are deciding it: keep user traffic away
     if view.state == BreakerState.HALF_OPEN:
         return 2
     if view.state == BreakerState.OPEN:
