@@ -16,6 +16,7 @@ import os
 import statistics
 import time
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -99,6 +100,8 @@ async def measure(n: int, calls: int, url: str) -> tuple[tuple[float, float], tu
 
 async def main_async(args: argparse.Namespace) -> None:
     import importlib.metadata as md
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
 
     url = os.environ.get("ROUTEGUARD_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
     print(

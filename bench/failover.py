@@ -348,15 +348,21 @@ def report(figures: list[Figures], args: argparse.Namespace) -> None:
         if rg is None:
             break
         print(f"\nrouteguard vs {peer.system}:")
-        for name, ours, theirs in (
-            ("attempts into dead p1", rg.dead_total, peer.dead_total),
-            ("user-visible failures", rg.failures, peer.failures),
-            ("time to resume p1 (s)", rg.resume_s, peer.resume_s),
-        ):
-            ratio = f"{theirs / ours:.1f}x fewer" if ours and theirs else "-"
-            print(
-                f"  {name:28} {_fmt(ours):>10} vs {_fmt(theirs):>10}   ({ratio if name != 'time to resume p1 (s)' else (f'{theirs / ours:.1f}x faster' if ours and theirs else '-')})"
-            )
+        print(
+            f"  attempts into dead p1   {_fmt(rg.dead_total):>8} vs {_fmt(peer.dead_total):>8}   {_ratio(rg.dead_total, peer.dead_total, 'fewer', 'more')}"
+        )
+        print(f"  user-visible failures   {_fmt(rg.failures):>8} vs {_fmt(peer.failures):>8}")
+        print(
+            f"  time to resume p1       {_fmt(rg.resume_s, ' s'):>8} vs {_fmt(peer.resume_s, ' s'):>8}   {_ratio(rg.resume_s, peer.resume_s, 'sooner', 'later')}"
+        )
+
+
+def _ratio(ours: float | None, theirs: float | None, better: str, worse: str) -> str:
+    if not ours or not theirs:
+        return ""
+    return (
+        f"({theirs / ours:.1f}x {better})" if ours <= theirs else f"({ours / theirs:.1f}x {worse})"
+    )
 
 
 async def main_async(args: argparse.Namespace) -> None:
