@@ -234,7 +234,7 @@ async def run_system(
         options = DaemonOptions(http_port=0, key_prefix=prefix, env={"BENCH_KEY": KEY})
         daemon = Daemon(parse_catalog(text, "bench"), redis_url, options)
         await daemon.start()
-    start_at = time.time() + 4
+    start_at = time.time() + 15  # every worker has imported its system (LiteLLM: ~10 s)
     spec = {
         "system": system,
         "rate": args.rate / args.workers,
