@@ -71,6 +71,35 @@ class Keys:
         """Pub/sub channel: every transition, as JSON, the moment it happens."""
         return f"{self.tag}:transitions"
 
+    @property
+    def notify_group(self) -> str:
+        """Consumer group (on `events` and `notify_outbox`) of the notification dispatchers."""
+        return "routeguard-notify"
+
+    @property
+    def notify_state(self) -> str:
+        """String: JSON of the incident tracker (every route's condition, open incidents)."""
+        return f"{self.tag}:notify:state"
+
+    @property
+    def notify_outbox(self) -> str:
+        """Stream: notifications to deliver, one entry each (JSON and its channels)."""
+        return f"{self.tag}:notify:outbox"
+
+    def notify_sent(self, notification_id: str, channel: str) -> str:
+        """String: idempotency key of one delivery (SET NX): sending, then its outcome."""
+        return f"{self.tag}:notify:sent:{channel}:{notification_id}"
+
+    @property
+    def notify_deliveries(self) -> str:
+        """Stream: the outcome of every delivery, bounded in length."""
+        return f"{self.tag}:notify:deliveries"
+
+    @property
+    def notify_failed(self) -> str:
+        """Hash: field `<channel>|<notification id>` -> JSON of a delivery that failed."""
+        return f"{self.tag}:notify:failed"
+
     def route_keys(self, route: str) -> list[str]:
         """KEYS[1..6] of the record, acquire and force scripts, in order."""
         return [

@@ -278,9 +278,7 @@ class RouteBreaker:
         if self._decide_unusable(batch):
             return
         if batch.failures > 0:
-            self._open(
-                Reason.TRIAL_FAILED, f"trial failed: {batch.last_failure}", "again", jitter
-            )
+            self._open(Reason.TRIAL_FAILED, f"trial failed: {batch.last_failure}", "again", jitter)
         elif batch.rate_limited > 0:
             retry = self._retry_ms(batch)
             self._open(Reason.RATE_LIMITED, f"retry after {retry} ms", "retry", 0, retry)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from routeguard.config.builtin import AUTHORIZATION, Flavour
+from routeguard.config.notify import NotifyConfig
 from routeguard.config.policies import BreakerSettings, ProbeSettings, SloSettings
 from routeguard.errors import RouteError
 from routeguard.routes import parse_route_id
@@ -76,6 +77,7 @@ class Catalog:
     models: Mapping[str, tuple[str, ...]]  # public name -> route ids, failover order
     routes: Mapping[str, Route]  # in the order first met in `models`
     source: str = "<catalog>"  # the file it came from, for messages
+    notify: NotifyConfig = field(default_factory=NotifyConfig)  # who is told of incidents
 
     def route(self, route_id: str) -> Route:
         """The route with id `route_id`; RouteError if malformed or not in the catalog."""

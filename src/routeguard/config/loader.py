@@ -19,12 +19,13 @@ import yaml
 from routeguard.config.catalog import Catalog, Route
 from routeguard.config.merge import POLICIES, Layer, merge, read_layer
 from routeguard.config.models import read_models, read_route_overrides, route_layers
+from routeguard.config.notify import notify_warnings, read_notify
 from routeguard.config.problems import KeyPath, Problems, show
 from routeguard.config.providers import ProviderEntry, read_providers
 from routeguard.errors import ConfigError
 from routeguard.routes import parse_route_id
 
-TOP_LEVEL_KEYS = ("providers", "models", "routes", *POLICIES)
+TOP_LEVEL_KEYS = ("providers", "models", "routes", *POLICIES, "notify")
 _YAML_FIX = "fix the YAML there (indentation, a missing ':', or a ':' or '#' in an unquoted value)"
 
 
@@ -97,7 +98,7 @@ def catalog_warnings(catalog: Catalog, env: Mapping[str, str] | None = None) -> 
             )
         if name not in used:
             warnings.append(f"{where}: no model lists a route of this provider")
-    return warnings
+    return warnings + notify_warnings(catalog.notify, catalog.source, env)
 
 
 def _read(path: Path) -> str:
@@ -152,18 +153,20 @@ def _build(data: Any, problems: Problems) -> Catalog | None:
     top = read_layer((), data, problems)
     entries = read_providers(data.get("providers"), problems)
     models, listed = read_models(data.get("models"), entries, problems)
+    notify = read_notify(data.get("notify"), problems)
     if entries is None:
         return None
     overrides = read_route_overrides(data.get("routes"), listed, problems)
     routes = _routes(models, entries, top, overrides, problems)
     providers = {name: e.provider for name, e in entries.items() if e.provider is not None}
-    if len(problems):
+    if len(problems) or notify is None:
         return None
     return Catalog(
         providers=MappingProxyType(providers),
         models=MappingProxyType(models),
         routes=MappingProxyType(routes),
         source=problems.source,
+        notify=notify,
     )
 
 

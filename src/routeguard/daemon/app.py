@@ -1,7 +1,8 @@
 """The daemon's composition root: builds every part from settings and a catalog.
 
 Nothing here decides anything; it wires the store, the probe runner, the
-scheduler and the HTTP interface together, and takes them down in order.
+scheduler, the notifier (when the catalog has `notify.channels`) and the HTTP
+interface together, and takes them down in order.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from routeguard.daemon.probe_log import ProbeLog
 from routeguard.daemon.prober import Prober
 from routeguard.daemon.scheduler import ProbeScheduler
 from routeguard.errors import StoreUnavailable
+from routeguard.notify.dispatcher import Dispatcher
 from routeguard.probes import ProbeRunner
 from routeguard.redact import redact_url
 
@@ -63,6 +65,7 @@ class Daemon:
         self._scheduler: ProbeScheduler | None = None
         self._web: web.AppRunner | None = None
         self.store: BreakerStore | None = None
+        self.notifier: Dispatcher | None = None
         self.http_url = ""
 
     async def start(self) -> None:
@@ -96,6 +99,8 @@ class Daemon:
             tick_s=opts.tick_s,
             resync_s=opts.resync_s,
         )
+        # The notifier joins the transition stream before the first probe can move a route.
+        self.notifier = await self._start_notifier(keys)
         self._scheduler.start()
         await self._serve(probe_log)
         log.info(
@@ -105,6 +110,25 @@ class Daemon:
             len(self.catalog.routes),
             self.http_url,
         )
+
+    async def _start_notifier(self, keys: Keys) -> Dispatcher | None:
+        """The notification dispatcher, running, if any channel is configured."""
+        assert self._redis is not None and self._http is not None
+        if not self.catalog.notify.channels:
+            return None
+        opts = self.options
+        dispatcher = Dispatcher(
+            self._redis,
+            keys,
+            self.catalog.notify,
+            self._http,
+            registry=self.registry,
+            routes=list(self.catalog.routes),
+            env=opts.env,
+            consumer=f"notify-{opts.replica_id}",
+        )
+        await dispatcher.start()
+        return dispatcher
 
     async def _serve(self, probe_log: ProbeLog) -> None:
         assert self.store is not None and self._redis is not None and self._scheduler is not None
@@ -120,6 +144,7 @@ class Daemon:
             collector=collector,
             admin_token=self.options.admin_token,
             scheduler_running=lambda: scheduler.running,
+            notifier=self.notifier,
         )
         self._web = web.AppRunner(build_app(ctx), access_log=None)
         await self._web.setup()
@@ -129,9 +154,15 @@ class Daemon:
         self.http_url = f"http://{self.options.http_host}:{port}"
 
     async def stop(self) -> None:
-        """Stop probing first, then the HTTP interface, then the connections."""
+        """Stop probing first, then notifying, the HTTP interface, the connections.
+
+        A notification the notifier had not finished stays in Redis, pending,
+        for the next daemon (or another replica) to deliver.
+        """
         if self._scheduler is not None:
             await self._scheduler.stop()
+        if self.notifier is not None:
+            await self.notifier.stop()
         if self._web is not None:
             await self._web.cleanup()
         if self._http is not None:

@@ -1,8 +1,8 @@
 """The daemon's HTTP interface (DESIGN §7) on aiohttp.web.
 
 Read endpoints answer from Redis at request time, so every replica tells the
-same story. The force endpoint needs the admin token (compared in constant
-time), validates everything before it writes, and never echoes the token.
+same story. The force and dismiss endpoints need the admin token (compared in
+constant time), validate everything before they write, and never echo it.
 """
 
 from __future__ import annotations
@@ -16,17 +16,20 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from routeguard.breaker import BreakerStore, ForceTarget
 from routeguard.config import Catalog
 from routeguard.daemon.metrics import BreakerCollector, BreakerSnapshot
 from routeguard.daemon.probe_log import ProbeLog, probe_field
 from routeguard.errors import RouteError, RouteguardError, StateError, StoreUnavailable
+from routeguard.notify.dispatcher import Dispatcher
 from routeguard.routes import parse_route_id
 from routeguard.status_view import iso_ms, route_record
 
 MAX_BODY_BYTES = 16 * 1024
 EVENTS_LIMIT = 1000
+DELIVERIES_LIMIT = 1000
 
 
 @dataclass
@@ -41,6 +44,7 @@ class HttpContext:
     collector: BreakerCollector
     admin_token: str | None
     scheduler_running: Callable[[], bool]
+    notifier: Dispatcher | None = None  # None when the catalog configures no channel
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -68,6 +72,8 @@ def build_app(ctx: HttpContext) -> web.Application:
     app.router.add_get("/v1/providers", _handler(ctx, providers))
     app.router.add_get("/v1/events", _handler(ctx, events))
     app.router.add_post("/v1/routes/{tail:.+}", _handler(ctx, force))
+    app.router.add_get("/v1/notifications", _handler(ctx, notifications))
+    app.router.add_post("/v1/notifications/dismiss", _handler(ctx, dismiss))
     return app
 
 
@@ -84,6 +90,8 @@ async def metrics(ctx: HttpContext, request: web.Request) -> web.Response:
     statuses = await ctx.store.states()
     counts = await ctx.store.transition_counts()
     ctx.collector.snapshot = BreakerSnapshot(statuses, counts)
+    if ctx.notifier is not None:
+        await ctx.notifier.refresh_metrics()
     body = generate_latest(ctx.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -102,6 +110,8 @@ async def readyz(ctx: HttpContext, request: web.Request) -> web.Response:
         "scheduler": ctx.scheduler_running(),
         "config": bool(ctx.catalog.routes),
     }
+    if ctx.notifier is not None:
+        checks["notifier"] = ctx.notifier.running
     ready = all(checks.values())
     return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
@@ -233,3 +243,38 @@ def _force_body(raw: bytes) -> tuple[ForceTarget, str]:
         return ForceTarget(str(state)), reason or "forced over HTTP"
     except ValueError:
         raise RouteguardError(f"unknown state {state!r}: use open, closed or auto") from None
+
+
+async def notifications(ctx: HttpContext, request: web.Request) -> web.Response:
+    """Channels, open incidents, kept failures and the latest deliveries (no secrets)."""
+    if ctx.notifier is None:
+        empty: dict[str, Any] = {"channels": [], "incidents": [], "failed": [], "deliveries": []}
+        return web.json_response({"enabled": False} | empty)
+    try:
+        limit = min(max(int(request.query.get("limit", "100")), 1), DELIVERIES_LIMIT)
+    except ValueError:
+        return _error(400, "limit must be a number")
+    try:
+        status = await ctx.notifier.status(limit)
+    except RedisError:
+        return _error(503, "Redis does not answer; the notification records are kept there")
+    return web.json_response({"enabled": True} | status)
+
+
+async def dismiss(ctx: HttpContext, request: web.Request) -> web.Response:
+    """Forget one kept failure: body `{"delivery_id": "..."}`, admin token required."""
+    denied = _check_token(ctx, request)
+    if denied is not None:
+        return denied
+    if ctx.notifier is None:
+        return _error(404, "notifications are not configured (no notify.channels)")
+    try:
+        body = json.loads(await request.read() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    delivery_id = body.get("delivery_id") if isinstance(body, dict) else None
+    if not isinstance(delivery_id, str) or not delivery_id:
+        return _error(400, 'the body must be {"delivery_id": "<id from GET /v1/notifications>"}')
+    if not await ctx.notifier.dismiss_failed(delivery_id):
+        return _error(404, "no failed delivery has that id")
+    return web.json_response({"dismissed": delivery_id})
