@@ -71,6 +71,8 @@ class HealthClient:
         self._ttft: dict[str, float] = {}
         self._tps: dict[str, float] = {}
         self.metrics = WorkerMetrics(registry, self.view.staleness_s) if registry else None
+        if self.metrics:
+            self.metrics.initialise(catalog)
         self._sync = Synchroniser(
             redis,
             self.store,

@@ -6,6 +6,9 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from routeguard.config import Catalog
+from routeguard.outcomes import Outcome
+
 
 class WorkerMetrics:
     """Counters a routing worker exports; the registry comes from the worker."""
@@ -35,3 +38,18 @@ class WorkerMetrics:
             registry=registry,
         )
         staleness_gauge.set_function(lambda: min(staleness(), 1e9))
+
+    def initialise(self, catalog: Catalog) -> None:
+        """Create every series at 0 for the catalog's routes and public models.
+
+        A counter that first appears at 1 hides that 1 from `rate()`: the first
+        failures and failovers of an outage would never reach the dashboards.
+        """
+        for public_model, route_ids in catalog.models.items():
+            self.panics.labels(public_model)
+            for route_id in route_ids:
+                route = catalog.routes[route_id]
+                self.failovers.labels(route.provider, route.model, public_model)
+        for route in catalog.routes.values():
+            for outcome in Outcome:
+                self.requests.labels(route.provider, route.model, outcome.value)

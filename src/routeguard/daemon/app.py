@@ -86,6 +86,7 @@ class Daemon:
             timeout=httpx.Timeout(120.0), limits=httpx.Limits(max_connections=200)
         )
         probe_metrics = ProbeMetrics(self.registry)
+        probe_metrics.initialise(self.catalog)
         runner = ProbeRunner(self._http, metrics=probe_metrics, tracer=opts.tracer)
         probe_log = ProbeLog(self._redis, keys)
         leases = ProbeLeases(self._redis, keys, opts.replica_id)

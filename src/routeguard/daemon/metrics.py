@@ -17,11 +17,20 @@ from prometheus_client.registry import Collector
 
 from routeguard.breaker.types import BreakerState, RouteStatus
 from routeguard.config import Catalog
+from routeguard.config.policies import ProbeTier
+from routeguard.outcomes import Outcome
 
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 # LLM-scaled: from a fast /models (tens of ms) to a slow reasoning answer (a minute).
 DURATION_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 30.0, 60.0)
 TTFT_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0)
+AUTOMATIC_TRANSITIONS = (
+    ("closed", "open"),
+    ("open", "half_open"),
+    ("half_open", "closed"),
+    ("half_open", "open"),
+)
+"""Exported at 0 for every route from the start, so `increase()` sees the first one."""
 PROVIDER_LEVEL = "*"
 """The `model` label of provider-level probes (the liveness tier lists models)."""
 
@@ -65,6 +74,18 @@ class ProbeMetrics:
             registry=registry,
         )
 
+    def initialise(self, catalog: Catalog) -> None:
+        """Create every outcome's probe counter at 0 for the routes and tiers to be probed.
+
+        A counter series that first appears at 2 hides those 2 from `rate()` and
+        `increase()`: the first failures of an outage would never reach the SLIs.
+        """
+        for provider, model, tier in probed_series(catalog):
+            for outcome in Outcome:
+                self.probes.labels(provider, model, tier, outcome.value)
+            if tier == ProbeTier.STREAM.value:
+                self.ttft_within.labels(provider, model)
+
 
 class SchedulerMetrics:
     """The daemon's own health: is it keeping its probe schedule?"""
@@ -83,6 +104,16 @@ class SchedulerMetrics:
             ["kind"],
             registry=registry,
         )
+
+
+def probed_series(catalog: Catalog) -> list[tuple[str, str, str]]:
+    """(provider, model, tier) of every probe job: provider-level liveness, route tiers."""
+    series: dict[tuple[str, str, str], None] = {}
+    for route in catalog.routes.values():
+        for tier in route.probes.tiers:
+            model = PROVIDER_LEVEL if tier is ProbeTier.LIVENESS else route.model
+            series[(route.provider, model, tier.value)] = None
+    return list(series)
 
 
 DAEMON_LEVEL_METRICS = frozenset(
@@ -152,8 +183,9 @@ class BreakerCollector(Collector):
             "Breaker transitions of the route, fleet-wide (read from Redis).",
             labels=["provider", "model", "from", "to"],
         )
-        for route_id, moves in self.snapshot.transition_counts.items():
-            route = self._catalog.routes[route_id]
+        for route_id, route in self._catalog.routes.items():
+            counted = self.snapshot.transition_counts.get(route_id, {})
+            moves = dict.fromkeys(AUTOMATIC_TRANSITIONS, 0) | dict(counted)
             for (from_state, to_state), count in sorted(moves.items()):
                 family.add_metric([route.provider, route.model, from_state, to_state], count)
         return family

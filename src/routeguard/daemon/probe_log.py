@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -91,7 +91,7 @@ class ProbeLog:
             await self._prune(provider)
 
     async def last_probes(self) -> dict[str, dict[str, Any]]:
-        raw = await self._redis.hgetall(self._keys.last_probes)
+        raw = await cast("Awaitable[dict[Any, Any]]", self._redis.hgetall(self._keys.last_probes))
         return {_text(k): json.loads(_text(v)) for k, v in raw.items()}
 
     async def slis(self, providers: Sequence[str]) -> dict[str, dict[str, Sli]]:
@@ -104,11 +104,11 @@ class ProbeLog:
         return {p: _windows(r, now) for p, r in zip(providers, replies, strict=True)}
 
     async def _prune(self, provider: str) -> None:
-        raw = await self._redis.hgetall(self._keys.sla(provider))
+        raw = await cast("Awaitable[dict[Any, Any]]", self._redis.hgetall(self._keys.sla(provider)))
         now = self._clock()
         stale = [k for k in map(_text, raw) if _bucket_age(k, now) > 31 * 86400]
         if stale:
-            await self._redis.hdel(self._keys.sla(provider), *stale)
+            await cast("Awaitable[int]", self._redis.hdel(self._keys.sla(provider), *stale))
 
 
 def _sli_increments(result: ProbeResult, ttft_objective_s: float) -> dict[str, int]:

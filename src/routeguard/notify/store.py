@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, cast
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -197,12 +197,14 @@ class NotifyStore:
         return [json.loads(fields["record"]) for _, fields in _entries(raw)]
 
     async def failed(self) -> list[dict[str, Any]]:
-        raw = await self._redis.hgetall(self._keys.notify_failed)
+        raw = await cast("Awaitable[dict[Any, Any]]", self._redis.hgetall(self._keys.notify_failed))
         records = [json.loads(text(v)) for v in (raw or {}).values()]
         return sorted(records, key=lambda r: (r.get("at", ""), r.get("delivery_id", "")))
 
     async def dismiss_failed(self, delivery_id: str) -> bool:
-        return bool(await self._redis.hdel(self._keys.notify_failed, delivery_id))
+        return bool(
+            await cast("Awaitable[int]", self._redis.hdel(self._keys.notify_failed, delivery_id))
+        )
 
 
 def _parse_state(raw: Any) -> tuple[TrackerState, Any]:
