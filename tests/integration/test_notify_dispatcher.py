@@ -314,3 +314,22 @@ async def test_two_replicas_deliver_each_notification_exactly_once(
         assert kinds.count("incident.resolved") == 12 and kinds.count("incident.updated") == 6
         assert len(deliveries) == 30, "every replica sees the fleet's delivery records"
         assert {d["replica"] for d in deliveries} == {"notify-one", "notify-two"}, "both worked"
+
+
+async def test_the_first_notifier_takes_over_outages_already_going_on(
+    redis_client: Redis, keys: Keys, store: BreakerStore
+) -> None:
+    await open_route(store, "sim/model-b")  # opened and healed before any notifier: forgotten
+    await heal_route(store, "sim/model-b")
+    await open_route(store, "sim/model-a")  # still down when the first notifier starts
+    async with receiving(Receiver()) as rx:
+        async with dispatching(redis_client, keys, notify_config(rx.url)):
+            await wait_for(lambda: len(rx.accepted()) == 1, 5, "the page of the open route")
+            await heal_route(store, "sim/model-a")
+            await wait_for(lambda: len(rx.accepted()) == 2, 5, "its resolve")
+        [page, resolve] = [json.loads(a.body) for a in rx.arrivals]
+        assert (page["type"], resolve["type"]) == ("incident.triggered", "incident.resolved")
+        assert [r["route"] for r in page["data"]["routes"]] == ["sim/model-a"]
+        [route] = page["data"]["routes"]
+        assert route["reason"] == "consecutive_failures", "the cause that opened it, replayed"
+        assert page["data"]["started_at"] == route["since"]

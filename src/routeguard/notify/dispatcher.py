@@ -112,11 +112,22 @@ class Dispatcher:
         """Create the consumer groups if needed and start both loops."""
         if self.running:
             return
-        await self._store.ensure_groups()
+        if await self._store.ensure_groups():
+            await self._take_over_outages()
         self._tasks = [
             asyncio.create_task(self._loop(self._events_round), name="notify-events"),
             asyncio.create_task(self._loop(self._outbox_round), name="notify-outbox"),
         ]
+
+    async def _take_over_outages(self) -> None:
+        """First start: routes already down are tracked as if their transitions had been read."""
+        entries = await self._store.down_now()
+        if entries:
+            log.info(
+                "notify: %d route(s) already down at first start",
+                len({f.get("route") for _, f in entries}),
+            )
+            await self.apply(entries)
 
     async def stop(self) -> None:
         """Stop both loops; whatever was unfinished stays pending for the next dispatcher."""

@@ -38,6 +38,16 @@ return 0
 """
 
 
+SEED_SCAN = 10_000  # the breaker's stream length (breaker.store.DEFAULT_STREAM_MAXLEN)
+_DOWN = frozenset({"open", "half_open"})
+_UP = frozenset({"closed", "forced_closed"})
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 def text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
@@ -71,15 +81,43 @@ class NotifyStore:
 
     # -- consumer groups -----------------------------------------------------------
 
-    async def ensure_groups(self) -> None:
-        """Create the groups: on `events` from now on ('$'), on the outbox from its start."""
-        group = self._keys.notify_group
+    async def ensure_groups(self) -> bool:
+        """Create the groups: on `events` from now on ('$'), on the outbox from its start.
+
+        True if this call created the `events` group: the first notifier ever to
+        start, which must then take over the outages already going on (`down_now`).
+        """
+        group, created = self._keys.notify_group, False
         for stream, start in ((self._keys.events, "$"), (self._keys.notify_outbox, "0")):
             try:
                 await self._redis.xgroup_create(stream, group, id=start, mkstream=True)
+                created = created or stream == self._keys.events
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
+        return created
+
+    async def down_now(self, scan: int = SEED_SCAN) -> list[Entry]:
+        """Transitions of the routes down now, from the one that took each down, oldest first.
+
+        Read from the newest `scan` events: a route whose newest event leaves it
+        open or half-open contributes every event back to the one that opened it
+        from closed, so the incident starts at the real opening time and cause.
+        """
+        raw = await self._redis.xrevrange(self._keys.events, count=scan)
+        done: set[str] = set()
+        picked: list[Entry] = []
+        for entry_id, fields in _entries(raw):
+            route = fields.get("route", "")
+            if route in done:
+                continue
+            if fields.get("to") not in _DOWN:
+                done.add(route)
+                continue
+            picked.append((entry_id, fields))
+            if fields.get("from") in _UP:
+                done.add(route)
+        return sorted(picked, key=lambda e: _id_key(e[0]))
 
     async def read(
         self, stream: str, consumer: str, *, count: int, block_ms: int | None, own_pending: bool
