@@ -269,10 +269,10 @@ async def _traffic(health: HealthClient, http: httpx.AsyncClient) -> None:
                 headers={"authorization": f"Bearer {KEY}"},
                 json=body,
             )
-        except httpx.ConnectError as exc:
-            raise AttemptFailed(Outcome.CONNECT_ERROR, str(exc)) from exc
         except httpx.TimeoutException as exc:
             raise AttemptFailed(Outcome.TIMEOUT, str(exc)) from exc
+        except httpx.TransportError as exc:  # refused, reset or closed before an answer
+            raise AttemptFailed(Outcome.CONNECT_ERROR, str(exc)) from exc
         if response.status_code >= 500:
             raise AttemptFailed(Outcome.SERVER_ERROR, f"HTTP {response.status_code}")
         if response.status_code != 200:
