@@ -108,7 +108,7 @@ class ProbeLog:
         now = self._clock()
         stale = [k for k in map(_text, raw) if _bucket_age(k, now) > 31 * 86400]
         if stale:
-            await cast("Awaitable[int]", self._redis.hdel(self._keys.sla(provider), *stale))
+            await cast("Awaitable[Any]", self._redis.hdel(self._keys.sla(provider), *stale))
 
 
 def _sli_increments(result: ProbeResult, ttft_objective_s: float) -> dict[str, int]:

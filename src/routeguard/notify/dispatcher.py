@@ -48,6 +48,7 @@ EVENT_BATCH = 100
 # trigger that another replica's resolve would have to wait for.
 OUTBOX_BATCH = 1
 ERROR_PAUSE_S = 1.0
+STOP_GRACE_S = 5.0  # how long stop() waits for the loops to finish cancelling
 
 
 class Dispatcher:
@@ -134,7 +135,16 @@ class Dispatcher:
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if not tasks:
+            return
+        _, stuck = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+        for task in stuck:  # a Redis client that swallows the cancellation: never hang shutdown
+            log.warning(
+                "notify %s: %s did not stop in %.0f s; left behind",
+                self.consumer,
+                task.get_name(),
+                STOP_GRACE_S,
+            )
 
     # -- what the daemon serves (GET /v1/notifications) -------------------------------
 

@@ -241,7 +241,7 @@ class NotifyStore:
 
     async def dismiss_failed(self, delivery_id: str) -> bool:
         return bool(
-            await cast("Awaitable[int]", self._redis.hdel(self._keys.notify_failed, delivery_id))
+            await cast("Awaitable[Any]", self._redis.hdel(self._keys.notify_failed, delivery_id))
         )
 
 
