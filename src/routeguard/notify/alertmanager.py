@@ -17,6 +17,7 @@ from typing import Any
 from routeguard.config.notify import AlertmanagerChannel, NotifyConfig, Severity
 from routeguard.notify.base import (
     Action,
+    ConfiguredChannel,
     IncidentKind,
     Notification,
     OutgoingRequest,
@@ -74,7 +75,7 @@ def build_body(note: Notification, *, ends_after_ms: int) -> bytes:
     return json_bytes([alert])
 
 
-class AlertmanagerNotifier:
+class AlertmanagerNotifier(ConfiguredChannel[AlertmanagerChannel]):
     """An `alertmanager` channel; Alertmanager answers 200 when it took the alerts."""
 
     type = "alertmanager"
@@ -86,9 +87,7 @@ class AlertmanagerNotifier:
         notify: NotifyConfig,
         env: Mapping[str, str] | None = None,
     ) -> None:
-        self.name = name
-        self._config = config
-        self._env = env
+        super().__init__(name, config, notify, env)
         self._ends_after_ms = round(2 * notify.remind_every_s * 1000)
 
     def __repr__(self) -> str:
@@ -102,6 +101,3 @@ class AlertmanagerNotifier:
             headers["authorization"] = f"Bearer {token}"
         url = self._config.url.rstrip("/") + "/api/v2/alerts"
         return OutgoingRequest(url, build_body(note, ends_after_ms=self._ends_after_ms), headers)
-
-    def accepted(self, status: int) -> bool:
-        return 200 <= status < 300

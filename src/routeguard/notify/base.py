@@ -19,12 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from routeguard.config.notify import Severity
+from routeguard.config.notify import NotifyConfig, Severity
 
 
 class Action(StrEnum):
@@ -139,6 +139,31 @@ class Channel(Protocol):
 
     def accepted(self, status: int) -> bool:
         """True if this HTTP status means the receiver took the notification."""
+
+
+ConfigT = TypeVar("ConfigT")
+
+
+class ConfiguredChannel(Generic[ConfigT]):
+    """What every channel keeps: its name, its `notify.channels` entry, where secrets are read.
+
+    Subclasses add `type`, `request()` and, where the receiver is stricter than
+    "any 2xx", `accepted()`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        config: ConfigT,
+        notify: NotifyConfig,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self._config = config
+        self._env = env  # None: the process environment, read at each send
+
+    def accepted(self, status: int) -> bool:
+        return 200 <= status < 300
 
 
 def secret_from_env(variable: str, env: Mapping[str, str] | None, what: str) -> str:

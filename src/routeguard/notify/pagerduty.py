@@ -9,12 +9,12 @@ variable named in `routing_key_env` and appears only in the request body.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from routeguard.config.notify import NotifyConfig, PagerDutyChannel
+from routeguard.config.notify import PagerDutyChannel
 from routeguard.notify.base import (
     Action,
+    ConfiguredChannel,
     Notification,
     OutgoingRequest,
     Scope,
@@ -63,21 +63,10 @@ def build_body(note: Notification, routing_key: str) -> bytes:
     return json_bytes(event)
 
 
-class PagerDutyNotifier:
+class PagerDutyNotifier(ConfiguredChannel[PagerDutyChannel]):
     """A `pagerduty` channel; 202 is accepted, 429 and 5xx are retried, 400 is not."""
 
     type = "pagerduty"
-
-    def __init__(
-        self,
-        name: str,
-        config: PagerDutyChannel,
-        notify: NotifyConfig,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        self.name = name
-        self._config = config
-        self._env = env
 
     def __repr__(self) -> str:
         return f"PagerDutyNotifier({self.name!r}, routing key from {self._config.routing_key_env})"
@@ -88,6 +77,3 @@ class PagerDutyNotifier:
         )
         headers = {"content-type": "application/json"}
         return OutgoingRequest(self._config.url, build_body(note, key), headers)
-
-    def accepted(self, status: int) -> bool:
-        return 200 <= status < 300

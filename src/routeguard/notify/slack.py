@@ -8,12 +8,12 @@ coalesce updates instead of posting per transition. `build_body()` is pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from routeguard.config.notify import NotifyConfig, Severity, SlackChannel
+from routeguard.config.notify import Severity, SlackChannel
 from routeguard.notify.base import (
     Action,
+    ConfiguredChannel,
     Notification,
     OutgoingRequest,
     RouteSnapshot,
@@ -89,21 +89,10 @@ def build_body(note: Notification) -> bytes:
     return json_bytes(message)
 
 
-class SlackNotifier:
+class SlackNotifier(ConfiguredChannel[SlackChannel]):
     """A `slack` channel: POST to the incoming-webhook URL read from `url_env`."""
 
     type = "slack"
-
-    def __init__(
-        self,
-        name: str,
-        config: SlackChannel,
-        notify: NotifyConfig,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        self.name = name
-        self._config = config
-        self._env = env
 
     def __repr__(self) -> str:
         return f"SlackNotifier({self.name!r}, URL from {self._config.url_env})"

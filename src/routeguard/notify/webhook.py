@@ -7,12 +7,12 @@ of the notification. `build_body()` is pure and golden-tested byte for byte.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from routeguard.config.notify import NotifyConfig, WebhookChannel
+from routeguard.config.notify import WebhookChannel
 from routeguard.notify.base import (
     Action,
+    ConfiguredChannel,
     Notification,
     OutgoingRequest,
     iso_ms,
@@ -78,21 +78,10 @@ def build_headers(
     }
 
 
-class WebhookNotifier:
+class WebhookNotifier(ConfiguredChannel[WebhookChannel]):
     """A `webhook` channel: POST the body, signed, to `url`; any 2xx is delivered."""
 
     type = "webhook"
-
-    def __init__(
-        self,
-        name: str,
-        config: WebhookChannel,
-        notify: NotifyConfig,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        self.name = name
-        self._config = config
-        self._env = env
 
     def __repr__(self) -> str:
         return f"WebhookNotifier({self.name!r}, secret from {self._config.secret_env})"
@@ -105,6 +94,3 @@ class WebhookNotifier:
         return OutgoingRequest(
             self._config.url, body, build_headers(note, self.name, key, now_s, body)
         )
-
-    def accepted(self, status: int) -> bool:
-        return 200 <= status < 300
