@@ -37,6 +37,7 @@ FAST = BreakerSettings(
     half_open_successes=2,
     half_open_trials=2,
     trial_lease_s=0.05,
+    rate_limit_open_min_s=0.02,
 )
 
 outcomes = st.sampled_from(list(Outcome))

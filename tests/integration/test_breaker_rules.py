@@ -147,6 +147,29 @@ async def test_a_later_retry_after_extends_the_open_time_and_a_shorter_one_does_
     assert longer.version == first.version + 1
 
 
+async def test_a_6ms_reset_hint_opens_for_the_floor_and_a_persisting_limit_doubles_it(
+    redis_url: str, keys: Keys, redis_client: Redis
+) -> None:
+    settings = BreakerSettings(rate_limit_open_min_s=0.05, open_s=0.05, open_max_s=0.15)
+    store = make_store(redis_url, keys, settings)
+    try:
+        opens = []
+        for _ in range(4):
+            status = await store.record(ROUTE, Outcome.RATE_LIMITED, retry_after_s=0.006)
+            assert (status.state, status.reason) == (BreakerState.OPEN, Reason.RATE_LIMITED)
+            opens.append(status.open_until_ms - status.now_ms)
+
+            async def half_open() -> bool:
+                await store.tick()
+                return (await store.state(ROUTE)).state == BreakerState.HALF_OPEN
+
+            await wait_for(half_open, timeout_s=2, what="the open time to end")
+        assert opens == [50, 100, 150, 150]
+        assert status.trips == 0
+    finally:
+        await store.aclose()
+
+
 @pytest.mark.parametrize(
     ("outcome", "reason"),
     [(Outcome.AUTH_ERROR, Reason.AUTH_ERROR), (Outcome.QUOTA_EXHAUSTED, Reason.QUOTA_EXHAUSTED)],

@@ -140,3 +140,44 @@ def test_outcome_classes_say_who_is_to_blame() -> None:
     assert not Outcome.RATE_LIMITED.is_failure and not Outcome.RATE_LIMITED.counts_for_sla
     assert not Outcome.AUTH_ERROR.counts_for_sla and not Outcome.CLIENT_ERROR.counts_for_sla
     assert Outcome.OK.counts_for_sla and not Outcome.OK.counts_against_sla
+
+
+def _rate_limited(retry_after_s: float | None) -> OutcomeBatch:
+    return OutcomeBatch.of(Outcome.RATE_LIMITED, retry_after_s=retry_after_s)
+
+
+def test_a_6ms_reset_hint_opens_for_the_rate_limit_floor_not_6ms() -> None:
+    b = breaker()
+    [event] = b.apply(_rate_limited(0.006), T0)
+    assert (event.reason, event.open_until_ms - T0) == (Reason.RATE_LIMITED, 1_000)
+    assert event.detail == "retry after 1000 ms"
+    assert b.record.trips == 0, "a rate limit is still not a trip"
+
+
+def test_a_limit_that_outlasts_each_open_doubles_it_up_to_open_max() -> None:
+    b = breaker(open_max_s=6)
+    now, opens = T0, []
+    for _ in range(5):
+        [opened] = [e for e in b.apply(_rate_limited(0.006), now) if e.to_state == "open"]
+        opens.append(opened.open_until_ms - now)
+        now = opened.open_until_ms
+        b.acquire_trial("t", now)  # the open time ends: half-open
+    assert opens == [1_000, 2_000, 4_000, 6_000, 6_000]
+
+
+def test_a_close_resets_the_rate_limit_doubling() -> None:
+    b = breaker(consecutive_failures=1, half_open_successes=1)
+    b.apply(_rate_limited(0.006), T0)
+    b.acquire_trial("t", T0 + 1_000)
+    b.apply(_rate_limited(0.006), T0 + 1_000)  # a second open in a row: 2 s
+    b.acquire_trial("t", T0 + 3_000)
+    [closed] = b.apply(OK, T0 + 3_000, trial_token="t")
+    assert closed.to_state == BreakerState.CLOSED
+    [again] = b.apply(_rate_limited(0.006), T0 + 4_000)
+    assert again.open_until_ms - (T0 + 4_000) == 1_000
+
+
+def test_a_long_retry_after_is_kept_above_the_floor() -> None:
+    b = breaker()
+    [event] = b.apply(_rate_limited(42), T0)
+    assert event.open_until_ms - T0 == 42_000

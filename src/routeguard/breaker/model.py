@@ -40,6 +40,7 @@ class RouteRecord:
     decay_from_ms: int = 0
     consecutive: int = 0
     trial_successes: int = 0
+    rate_open_ms: int = 0  # the last rate-limited open time of the current run of them
 
 
 def bucket_of(now_ms: int, bucket_ms: int) -> int:
@@ -233,6 +234,7 @@ class RouteBreaker:
     def _close(self, reason: Reason, detail: str) -> None:
         r = self.record
         r.open_until_ms = 0
+        r.rate_open_ms = 0
         r.consecutive = 0
         r.trial_successes = 0
         r.decay_from_ms = self._now
@@ -240,10 +242,19 @@ class RouteBreaker:
         self.window = {}
         self._figures = WindowFigures()
 
-    def _retry_ms(self, batch: OutcomeBatch) -> int:
+    def _hinted_ms(self, batch: OutcomeBatch) -> int:
+        """What the provider asked for (open_s when it gave nothing), at most open_max_s."""
         p = self.params
         wanted = p.open_ms if batch.retry_after_ms is None else batch.retry_after_ms
         return min(wanted, p.open_max_ms)
+
+    def _open_rate_limited(self, batch: OutcomeBatch) -> None:
+        """At least rate_limit_open_min_s, and each open in a row at least twice the last."""
+        r, p = self.record, self.params
+        floor = 2 * r.rate_open_ms if r.rate_open_ms > 0 else p.rate_limit_open_min_ms
+        retry = min(max(self._hinted_ms(batch), floor), p.open_max_ms)
+        self._open(Reason.RATE_LIMITED, f"retry after {retry} ms", "retry", 0, retry)
+        r.rate_open_ms = retry
 
     # -- decisions per state ----------------------------------------------------
 
@@ -270,8 +281,7 @@ class RouteBreaker:
             detail = f"{w.slow} of {w.calls} calls slow in the window"
             self._open(Reason.SLOW_RATE, detail, "backoff", jitter)
         elif batch.rate_limited > 0:
-            retry = self._retry_ms(batch)
-            self._open(Reason.RATE_LIMITED, f"retry after {retry} ms", "retry", 0, retry)
+            self._open_rate_limited(batch)
 
     def _decide_half_open(self, batch: OutcomeBatch, jitter: int) -> None:
         r = self.record
@@ -280,8 +290,7 @@ class RouteBreaker:
         if batch.failures > 0:
             self._open(Reason.TRIAL_FAILED, f"trial failed: {batch.last_failure}", "again", jitter)
         elif batch.rate_limited > 0:
-            retry = self._retry_ms(batch)
-            self._open(Reason.RATE_LIMITED, f"retry after {retry} ms", "retry", 0, retry)
+            self._open_rate_limited(batch)
         elif batch.ok > 0:
             r.trial_successes += batch.ok
             if r.trial_successes >= self.params.half_open_successes:
@@ -293,7 +302,7 @@ class RouteBreaker:
             if batch.ok > 0 and batch.auth_errors == 0 and batch.quota_errors == 0:
                 self._close(Reason.TRIAL_SUCCEEDED, "a call succeeded")
         elif batch.rate_limited > 0 and r.open_until_ms > 0:
-            deadline = self._now + self._retry_ms(batch)
+            deadline = self._now + self._hinted_ms(batch)
             if deadline > r.open_until_ms:
                 # A later Retry-After extends the deadline, never shortens it.
                 r.open_until_ms = deadline

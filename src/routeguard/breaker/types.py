@@ -74,6 +74,7 @@ class BreakerParams:
     half_open_successes: int
     half_open_trials: int
     trial_lease_ms: int
+    rate_limit_open_min_ms: int
 
     @classmethod
     def from_settings(cls, s: BreakerSettings) -> BreakerParams:
@@ -91,6 +92,7 @@ class BreakerParams:
             half_open_successes=s.half_open_successes,
             half_open_trials=s.half_open_trials,
             trial_lease_ms=max(1, round(s.trial_lease_s * 1000)),
+            rate_limit_open_min_ms=max(1, round(s.rate_limit_open_min_s * 1000)),
         )
 
     def as_arg(self) -> str:
@@ -108,6 +110,7 @@ class BreakerParams:
             self.half_open_successes,
             self.half_open_trials,
             self.trial_lease_ms,
+            self.rate_limit_open_min_ms,
         ]
         return ",".join(str(v) for v in values)
 

@@ -83,9 +83,37 @@ def _plain_value_ok(
         problems.add(path, f"must be a number, not {show(value)}")
     elif isinstance(value, float) and not math.isfinite(value):
         problems.add(path, f"must be a finite number, not {show(value)}")
+    elif not _above_floor(path, key, value, model, problems):
+        pass
     else:
         return True
     return False
+
+
+def _above_floor(
+    path: KeyPath, key: str, value: Any, model: type[BaseModel], problems: Problems
+) -> bool:
+    """A duration a catalog may not set as low as pydantic's range alone allows."""
+    floor = getattr(model, "catalog_floors", {}).get(key)
+    number = _as_number(value)
+    if floor is None or number is None or not number < floor.seconds:
+        return True
+    problems.add(
+        path,
+        f"{number:g} s is below the floor of {floor.seconds:g} s ({floor.why})",
+        f"use at least {floor.seconds:g}",
+    )
+    return False
+
+
+def _as_number(value: Any) -> float | None:
+    """`value` as pydantic will read it (numbers, and numbers written as text)."""
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def merge(layers: list[Layer], problems: Problems, reported: set[KeyPath]) -> Policies | None:

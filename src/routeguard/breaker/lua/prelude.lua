@@ -19,7 +19,7 @@ do
   local v = numbers(ARGV[4])
   P = {bucket_ms = v[1], buckets = v[2], min_calls = v[3], failure_rate = v[4], slow_rate = v[5],
        consecutive = v[6], open_ms = v[7], open_max_ms = v[8], decay_ms = v[9],
-       ho_successes = v[10], ho_trials = v[11], lease_ms = v[12]}
+       ho_successes = v[10], ho_trials = v[11], lease_ms = v[12], rate_min_ms = v[13]}
 end
 local OP = 5
 local JITTER_SCALE, MAX_TRIPS = 10000, 32
@@ -30,9 +30,9 @@ local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local TEXT_FIELDS = {state = true, reason = true, detail = true}
 local FIELDS = {'state', 'reason', 'detail', 'since', 'version', 'open_until', 'trips',
-                'decay_from', 'consecutive', 'trial_ok'}
+                'decay_from', 'consecutive', 'trial_ok', 'rate_open'}
 local s = {state = 'closed', reason = '', detail = '', since = 0, version = 0, open_until = 0,
-           trips = 0, decay_from = 0, consecutive = 0, trial_ok = 0}
+           trips = 0, decay_from = 0, consecutive = 0, trial_ok = 0, rate_open = 0}
 do
   local raw = redis.call('HGETALL', K_STATE)
   for i = 1, #raw, 2 do
@@ -116,6 +116,7 @@ end
 
 local function close_route(reason, detail)
   s.open_until = 0
+  s.rate_open = 0
   s.consecutive = 0
   s.trial_ok = 0
   s.decay_from = NOW

@@ -25,10 +25,22 @@ read_window()
 
 if b.ok > 0 then s.consecutive = b.trailing else s.consecutive = s.consecutive + b.failures end
 
-local function retry_ms()
+-- What the provider asked for (open_s when it gave nothing), at most open_max_s.
+local function hinted_ms()
   local wanted = b.retry_ms
   if wanted < 0 then wanted = P.open_ms end
   return math.min(wanted, P.open_max_ms)
+end
+
+-- A rate-limited open lasts at least rate_limit_open_min_s, and each one in a row
+-- (no close between) at least twice the last: a limit that outlives its own hint
+-- (OpenAI's reset-requests: 6ms) is not re-probed every few milliseconds.
+local function open_rate_limited()
+  local floor = P.rate_min_ms
+  if s.rate_open > 0 then floor = 2 * s.rate_open end
+  local r = math.min(math.max(hinted_ms(), floor), P.open_max_ms)
+  open_route('rate_limited', string.format('retry after %d ms', r), 'retry', 0, r)
+  s.rate_open = r
 end
 
 local function decide_unusable()
@@ -56,8 +68,7 @@ local function decide_closed()
     open_route('slow_rate',
       string.format('%d of %d calls slow in the window', w.slow, w.calls), 'backoff', jitter, 0)
   elseif b.rate_limited > 0 then
-    local r = retry_ms()
-    open_route('rate_limited', string.format('retry after %d ms', r), 'retry', 0, r)
+    open_rate_limited()
   end
 end
 
@@ -66,8 +77,7 @@ local function decide_half_open()
   if b.failures > 0 then
     open_route('trial_failed', 'trial failed: ' .. b.last_failure, 'again', jitter, 0)
   elseif b.rate_limited > 0 then
-    local r = retry_ms()
-    open_route('rate_limited', string.format('retry after %d ms', r), 'retry', 0, r)
+    open_rate_limited()
   elseif b.ok > 0 then
     s.trial_ok = s.trial_ok + b.ok
     if s.trial_ok >= P.ho_successes then
@@ -82,7 +92,7 @@ local function decide_open()
       close_route('trial_succeeded', 'a call succeeded')
     end
   elseif b.rate_limited > 0 and s.open_until > 0 then
-    local deadline = NOW + retry_ms()
+    local deadline = NOW + hinted_ms()
     if deadline > s.open_until then
       -- A later Retry-After extends the deadline, never shortens it.
       s.open_until = deadline
