@@ -5,7 +5,8 @@ each with jitter, `max_instances=1` and coalescing. A route that looks suspect
 (failures without an open yet, or open for auth/quota) is probed every
 `suspect_interval_s`; a route in its timed open period is not probed at all
 (trials decide it); a half-open route gets trial probes back to back from the
-tick loop.
+tick loop. A provider whose liveness probe was rate-limited is not probed at all
+(no tier, no trial) until its hint has passed (`holds.py`).
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from routeguard.breaker import BreakerState, BreakerStore, RouteStatus
 from routeguard.config.policies import ProbeTier
+from routeguard.daemon.holds import ProviderHolds
 from routeguard.daemon.metrics import SchedulerMetrics
 from routeguard.daemon.prober import LIVENESS_FEEDS_ROUTES, Prober
 from routeguard.errors import StoreUnavailable
+from routeguard.outcomes import Outcome
+from routeguard.probes import ProbeResult
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,6 +66,7 @@ class ProbeScheduler:
         metrics: SchedulerMetrics | None = None,
         tick_s: float = TICK_S,
         resync_s: float = RESYNC_S,
+        holds: ProviderHolds | None = None,
     ) -> None:
         self._prober = prober
         self._store = store
@@ -69,6 +74,7 @@ class ProbeScheduler:
         self._tick_s = tick_s
         self._resync_s = resync_s
         self._metrics = metrics
+        self._holds = holds or ProviderHolds()
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_listener(
             self._on_job_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES
@@ -157,21 +163,35 @@ class ProbeScheduler:
         catalog = self._prober.catalog
         routes = self._prober.routes_of(provider)
         suspect_s = min(catalog.routes[r].probes.suspect_interval_s for r in routes)
+        floor_s = min(catalog.routes[r].breaker.rate_limit_open_min_s for r in routes)
 
         async def job() -> None:
             job_id = f"liveness:{provider}"
+            if self._holds.held(provider):
+                return
             result = await _guarded(self._prober.probe_provider(provider, self._intervals[job_id]))
             if result is not None:
+                self._hold_if_rate_limited(provider, result, floor_s)
                 failing = result.outcome in LIVENESS_FEEDS_ROUTES
                 self._retime(job_id, suspect_s if failing else normal_s)
 
         return job
 
+    def _hold_if_rate_limited(self, provider: str, result: ProbeResult, floor_s: float) -> None:
+        if result.outcome is not Outcome.RATE_LIMITED:
+            return
+        hold_s = max(result.classified.retry_after_s or 0.0, floor_s)
+        self._holds.hold(provider, hold_s)
+        log.info("%s: rate-limited provider-wide; no probes for %.3g s", provider, hold_s)
+
     def _route_job(self, route_id: str, tier: str) -> Callable[[], Awaitable[None]]:
         job_id = f"{tier}:{route_id}"
+        provider = self._prober.catalog.routes[route_id].provider
 
         async def job() -> None:
             if in_timed_open(self._known.get(route_id)) or route_id in self._trials:
+                return
+            if self._holds.held(provider):
                 return
             done = await _guarded(self._prober.probe_route(route_id, tier, self._intervals[job_id]))
             if done is not None:
@@ -208,6 +228,8 @@ class ProbeScheduler:
     def _start_trials(self, route_id: str) -> None:
         if route_id in self._trials:
             return
+        if self._holds.held(self._prober.catalog.routes[route_id].provider):
+            return  # the resync starts them once the provider's hold has passed
 
         async def trials() -> None:
             try:
