@@ -9,7 +9,7 @@ variable, and never echoes the admin token or a password inside a URL.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # repr() and str() show URLs with their passwords masked (the token is a SecretStr).
+        for name, value in super().__repr_args__():
+            if name in _URL_FIELDS and isinstance(value, str):
+                value = redact_url(value)
+            yield name, value
 
     @property
     def http_bind(self) -> tuple[str, int]:

@@ -62,8 +62,13 @@ class Prober:
     def _target(
         self, provider: Provider, tier: str, model: str | None, timeout_s: float
     ) -> ProbeTarget:
+        key = provider.api_key(self._env)
         endpoint = Endpoint(
-            provider.name, provider.base_url, provider.request_headers(self._env), provider.vendor
+            provider.name,
+            provider.base_url,
+            provider.request_headers(self._env),
+            provider.vendor,
+            secrets=(key,) if key else (),
         )
         return ProbeTarget(endpoint, FLAVOURS[provider.flavour.value], tier, model, timeout_s)  # type: ignore[arg-type]
 

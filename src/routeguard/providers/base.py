@@ -36,6 +36,8 @@ class Endpoint:
     """Auth and fixed headers, filled in by the caller; never shown in repr or details."""
     vendor: str = ""
     """Built-in catalog name (`openai`, `together`, `groq`…) for vendor quirks; '' if custom."""
+    secrets: tuple[str, ...] = field(default=(), repr=False, hash=False, compare=False)
+    """The literal credentials in `headers` (the API key): masked in whatever a probe reports."""
 
     def url(self, path: str) -> str:
         """`path` appended to `base_url` with exactly one slash between them."""
