@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,8 @@ from routeguard.errors import RouteError, RouteguardError, StateError, StoreUnav
 from routeguard.notify.dispatcher import Dispatcher
 from routeguard.routes import parse_route_id
 from routeguard.status_view import iso_ms, route_record
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16 * 1024
 EVENTS_LIMIT = 1000
@@ -210,6 +213,13 @@ async def force(ctx: HttpContext, request: web.Request) -> web.Response:
     except RouteguardError as exc:
         return _error(400, str(exc))
     status = await ctx.store.force(route_id, target, reason)
+    log.info(
+        "force over HTTP: %s -> %s (reason %r) from %s",
+        route_id,
+        target.value,
+        reason,
+        request.remote or "unknown address",
+    )
     record = route_record(status)
     record["changed"] = bool(status.transitions)
     return web.json_response(record)
@@ -222,6 +232,8 @@ def _check_token(ctx: HttpContext, request: web.Request) -> web.Response | None:
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not given:
         return _error(401, "missing admin token: send Authorization: Bearer <token>")
+    if not given.isascii():  # raw non-UTF-8 bytes arrive as surrogates: no .encode()
+        return _error(400, "the Authorization header must be ASCII: Bearer <token>")
     if not hmac.compare_digest(given.encode(), ctx.admin_token.encode()):
         return _error(403, "wrong admin token")
     return None
@@ -230,7 +242,7 @@ def _check_token(ctx: HttpContext, request: web.Request) -> web.Response | None:
 def _force_body(raw: bytes) -> tuple[ForceTarget, str]:
     try:
         body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: [[[[… nested too deep to parse
         raise RouteguardError(
             'malformed JSON: send {"state": "open|closed|auto", "reason": "..."}'
         ) from None
@@ -270,7 +282,7 @@ async def dismiss(ctx: HttpContext, request: web.Request) -> web.Response:
         return _error(404, "notifications are not configured (no notify.channels)")
     try:
         body = json.loads(await request.read() or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         body = None
     delivery_id = body.get("delivery_id") if isinstance(body, dict) else None
     if not isinstance(delivery_id, str) or not delivery_id:

@@ -10,7 +10,10 @@
 | `POST /admin/reset` | every provider healthy, up, counts zeroed |
 
 Bad input (malformed JSON, an unknown provider or fault, a value out of range) gets
-a 4xx `{"error": {"field": ..., "message": ...}}` and changes nothing.
+a 4xx `{"error": {"field": ..., "message": ...}}` and changes nothing. A state
+change from a browser is refused (403): one whose `Origin` is not the admin API's
+own, or whose body is form-encoded or text/plain (what a page can send without a
+CORS preflight), so a web page open on the same machine cannot inject faults.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ from routeguard.sim.faults import FaultError
 from routeguard.sim.server import LOOPBACK, SHUTDOWN_GRACE_S, SimProvider
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
+"""Content types a browser sends cross-origin without a CORS preflight."""
 
 
 class AdminError(Exception):
@@ -74,9 +81,32 @@ class AdminServer:
         if runner is not None:
             await runner.cleanup()
 
+    def _own_origins(self) -> frozenset[str]:
+        hosts = {self.host, "localhost"} if self.host == LOOPBACK else {self.host}
+        return frozenset(f"http://{host}:{self._port}" for host in hosts)
+
+    def _refuse_browsers(self, request: web.Request) -> None:
+        """Raise AdminError for a state change a web page could have sent."""
+        if request.method in READ_METHODS:
+            return
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in self._own_origins():
+            raise AdminError(403, "origin", f"cross-origin changes are refused (Origin {origin!r})")
+        if request.content_type in FORM_TYPES and request.can_read_body:
+            raise AdminError(
+                403, "content-type", "send the body as JSON (Content-Type: application/json)"
+            )
+
     def _app(self) -> web.Application:
         app = web.Application()
-        g = _guarded
+
+        def g(handler: Handler) -> Handler:
+            async def checked(request: web.Request) -> web.Response:
+                self._refuse_browsers(request)
+                return await handler(request)
+
+            return _guarded(checked)
+
         app.router.add_get("/admin/providers", g(self._list))
         app.router.add_get("/admin/providers/{name}", g(self._one))
         app.router.add_put("/admin/providers/{name}/faults", g(self._put_faults))
@@ -129,7 +159,7 @@ class AdminServer:
 async def _json_object(request: web.Request) -> dict[str, Any]:
     try:
         doc = json.loads(await request.read() or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
         raise AdminError(400, "body", "the body is not valid JSON") from None
     if not isinstance(doc, dict):
         raise AdminError(400, "body", "the body must be a JSON object of fault names to values")
