@@ -26,6 +26,10 @@ from routeguard.errors import ConfigError
 from routeguard.routes import parse_route_id
 
 TOP_LEVEL_KEYS = ("providers", "models", "routes", *POLICIES, "notify")
+MAX_DEPTH = 32
+"""A catalog nests about six levels deep; far deeper is a mistake or an attack."""
+_TOO_DEEP = f"the YAML nests deeper than {MAX_DEPTH} levels"
+_TOO_DEEP_FIX = "a catalog needs about six (docs/configuration.md); flatten it"
 _YAML_FIX = "fix the YAML there (indentation, a missing ':', or a ':' or '#' in an unquoted value)"
 
 
@@ -119,14 +123,36 @@ def _read(path: Path) -> str:
 
 def _parse_yaml(text: str, problems: Problems) -> Any:
     try:
-        return yaml.load(text, Loader=_CatalogYamlLoader)  # a SafeLoader: no object tags
+        data = yaml.load(text, Loader=_CatalogYamlLoader)  # a SafeLoader: no object tags
+    except RecursionError:  # PyYAML parses nesting recursively: [[[[… 20,000 deep
+        problems.add((), _TOO_DEEP, _TOO_DEEP_FIX)
     except _DuplicateKeyError as exc:
         problems.add((), f"{_where(exc)}{exc.problem}", "remove one, or merge the two entries")
     except yaml.MarkedYAMLError as exc:
         problems.add((), f"{_where(exc)}invalid YAML: {exc.problem or exc.context}", _YAML_FIX)
     except yaml.YAMLError as exc:
         problems.add((), f"invalid YAML: {exc}", _YAML_FIX)
+    else:
+        if not _deeper_than(data, MAX_DEPTH):
+            return data
+        problems.add((), _TOO_DEEP, _TOO_DEEP_FIX)
     return None
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether mappings and lists in `data` nest more than `limit` deep (no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        )
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _where(exc: yaml.MarkedYAMLError) -> str:

@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     @classmethod
     def _host_port(cls, value: str) -> str:
         host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        # isdecimal() alone would take Arabic-Indic digits ('٣٣' is port 33).
+        if not host or not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
             raise ValueError("must be HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:9477")
         return value
 

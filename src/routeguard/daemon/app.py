@@ -8,6 +8,8 @@ interface together, and takes them down in order.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from routeguard.daemon.metrics import BreakerCollector, ProbeMetrics, SchedulerM
 from routeguard.daemon.probe_log import ProbeLog
 from routeguard.daemon.prober import Prober
 from routeguard.daemon.scheduler import ProbeScheduler
-from routeguard.errors import StoreUnavailable
+from routeguard.errors import ConfigError, StoreUnavailable
 from routeguard.notify.dispatcher import Dispatcher
 from routeguard.probes import ProbeRunner
 from routeguard.redact import redact_url
@@ -102,8 +104,9 @@ class Daemon:
         )
         # The notifier joins the transition stream before the first probe can move a route.
         self.notifier = await self._start_notifier(keys)
-        self._scheduler.start()
+        # Bind before probing: a taken port then fails fast with nothing to wind down.
         await self._serve(probe_log)
+        self._scheduler.start()
         log.info(
             "routeguard daemon %s: %d providers, %d routes, HTTP on %s",
             opts.replica_id,
@@ -149,10 +152,16 @@ class Daemon:
         )
         self._web = web.AppRunner(build_app(ctx), access_log=None)
         await self._web.setup()
-        site = web.TCPSite(self._web, self.options.http_host, self.options.http_port)
-        await site.start()
-        port = self._web.addresses[0][1]
-        self.http_url = f"http://{self.options.http_host}:{port}"
+        host, port = self.options.http_host, self.options.http_port
+        site = web.TCPSite(self._web, host, port)
+        try:
+            await site.start()
+        except OSError as exc:  # in use, not an address of this host, a name that does not resolve
+            raise ConfigError(
+                f"ROUTEGUARD_HTTP_ADDR: cannot listen on {host}:{port} ({_why(exc)}); "
+                "choose a free port on an address of this host, or stop what holds it"
+            ) from None
+        self.http_url = f"http://{host}:{self._web.addresses[0][1]}"
 
     async def stop(self) -> None:
         """Stop probing first, then notifying, the HTTP interface, the connections.
@@ -170,3 +179,10 @@ class Daemon:
             await self._http.aclose()
         if self._redis is not None:
             await self._redis.aclose()
+
+
+def _why(exc: OSError) -> str:
+    """`Address already in use`, not asyncio's `error while attempting to bind on …`."""
+    if isinstance(exc, socket.gaierror) or not exc.errno:
+        return exc.strerror or str(exc)
+    return os.strerror(exc.errno)

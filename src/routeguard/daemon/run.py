@@ -61,7 +61,11 @@ async def serve(daemon: Daemon) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await daemon.start()
+    try:
+        await daemon.start()
+    except BaseException:  # e.g. the HTTP port is taken: undo what did start, then say why
+        await daemon.stop()
+        raise
     try:
         await stop.wait()
         log.info("stopping")
