@@ -31,6 +31,10 @@ from routeguard.errors import ConfigError
 from routeguard.redact import redact_url
 from routeguard.redis_url import RedisTarget, ReplicaAcks, Topology, parse_redis_url
 
+# A cluster pipeline refuses keyless TIME: read Redis's clock through a script on
+# one of the deployment's keys (EVAL <this> 1 <key>), which works on every topology.
+REDIS_TIME_SCRIPT = "return redis.call('TIME')"
+
 
 class AckedRedis(Redis):
     """A Redis client whose URL asked for transitions to be acknowledged by replicas."""

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
+from aiohttp import web
 from e2e.daemon_helpers import catalog_from, running_daemon, wait_for
 
 from routeguard import HealthClient
 from routeguard.breaker import BreakerState, BreakerStore, Keys, Reason
 from routeguard.breaker.types import OutcomeBatch
+from routeguard.config import Catalog
 from routeguard.config.policies import BreakerSettings
 from routeguard.outcomes import Outcome
 from routeguard.redis_connect import connect_redis
@@ -24,6 +28,7 @@ pytestmark = [pytest.mark.ha, pytest.mark.redis]
 ROUTE = "oa/gpt-4o-mini"
 OTHER = "oa/gpt-4o"
 KEY = "sk-sim-ha-key-0002"
+ENV = {"SIM_KEY": KEY, "HOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
 FAST = BreakerSettings(open_s=0.2, open_max_s=1, consecutive_failures=3, half_open_successes=1)
 
 
@@ -106,20 +111,47 @@ async def test_a_subscriber_on_any_node_hears_a_transition(
         await cluster.aclose()
 
 
-async def test_a_daemon_on_a_cluster_opens_a_route_and_a_worker_hears_it_by_pubsub(
+@asynccontextmanager
+async def webhook_receiver() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
+    """A local HTTP endpoint collecting the notifier's webhook bodies."""
+    bodies: list[dict[str, Any]] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        bodies.append(json.loads(await request.read()))
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/hook", handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/hook", bodies
+    finally:
+        await runner.cleanup()
+
+
+def _catalog(base_url: str, hook_url: str) -> Catalog:
+    return catalog_from(
+        "providers:\n"
+        f'  oa: {{flavour: openai, base_url: "{base_url}", api_key_env: SIM_KEY}}\n'
+        f"models:\n  mini: [{ROUTE}]\n"
+        "probes: {interval_s: 0.5, suspect_interval_s: 0.2, timeout_s: 1.0}\n"
+        "notify:\n  page_after_s: 0\n  group_window_s: 0\n"
+        f'  channels:\n    hook: {{type: webhook, url: "{hook_url}", secret_env: HOOK_SECRET}}\n'
+    )
+
+
+async def test_a_daemon_on_a_cluster_opens_a_route_notifies_and_a_worker_hears_it_by_pubsub(
     cluster_topology: ClusterTopology, keys: Keys
 ) -> None:
-    async with SimCluster([SimProvider("oa", "openai", ("gpt-4o-mini",), KEY)], seed=5) as sims:
-        catalog = catalog_from(
-            "providers:\n"
-            f'  oa: {{flavour: openai, base_url: "{sims["oa"].base_url}", api_key_env: SIM_KEY}}\n'
-            f"models:\n  mini: [{ROUTE}]\n"
-            "probes: {interval_s: 0.5, suspect_interval_s: 0.2, timeout_s: 1.0}\n"
-        )
+    sim = SimProvider("oa", "openai", ("gpt-4o-mini",), KEY)
+    async with SimCluster([sim], seed=5) as sims, webhook_receiver() as (hook_url, bodies):
+        catalog = _catalog(sims["oa"].base_url, hook_url)
         url = cluster_topology.url()
         # resync only once a minute: within the test, only pub/sub can bring the news
         worker = HealthClient.from_url(url, config=catalog, key_prefix=keys.prefix, resync_s=60)
-        async with running_daemon(catalog, url, keys, env={"SIM_KEY": KEY}):
+        async with running_daemon(catalog, url, keys, env=ENV):
             await worker.start()
             try:
                 assert worker.view.routes[ROUTE].state == BreakerState.CLOSED
@@ -128,7 +160,12 @@ async def test_a_daemon_on_a_cluster_opens_a_route_and_a_worker_hears_it_by_pubs
                 async def worker_sees_open() -> bool:
                     return worker.view.routes[ROUTE].state == BreakerState.OPEN
 
+                async def notified() -> bool:
+                    return bool(bodies)
+
                 await wait_for(worker_sees_open, timeout_s=15, what="the worker to hear open")
                 assert not worker.degraded
+                await wait_for(notified, timeout_s=15, what="the notifier's webhook")
             finally:
                 await worker.close()
+    assert ROUTE in json.dumps(bodies[0])

@@ -35,14 +35,13 @@ from routeguard.config.policies import BreakerSettings
 from routeguard.errors import RouteError, StateError, StoreUnavailable
 from routeguard.outcomes import Outcome
 from routeguard.redact import redact_url
-from routeguard.redis_connect import connect_redis, replica_acks
+from routeguard.redis_connect import REDIS_TIME_SCRIPT, connect_redis, replica_acks
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_STREAM_MAXLEN = 10_000
 MAX_REASON_CHARS = 200
 DUE_BATCH = 500
-REDIS_TIME_SCRIPT = "return redis.call('TIME')"
 
 
 def _text(value: Any) -> str:
@@ -258,7 +257,6 @@ class BreakerStore:
 
     async def _read(self, routes: list[str]) -> list[RouteStatus]:
         pipe = self._redis.pipeline(transaction=False)
-        # TIME through a script on a deployment key: a cluster pipeline refuses keyless TIME.
         pipe.eval(REDIS_TIME_SCRIPT, 1, self._keys.open_index)
         for route in routes:
             pipe.hgetall(self._keys.state(route))
