@@ -10,8 +10,8 @@ Pure parsing, no connection: `routeguard.redis_connect` builds the client and
 
 Any of them but the cluster form may add `wait_replicas=N[&wait_timeout_ms=M]`:
 every transition is then acknowledged by N replicas before the store returns
-it (docs/redis-schema.md, "Sentinel and Cluster"). Error messages show the URL
-redacted, never its passwords.
+it (docs/redis-schema.md, "Sentinel and Cluster"). Error messages never
+quote the URL: callers show it redacted beside them.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
-
-from routeguard.redact import redact_url
 
 SINGLE_SCHEMES = ("redis", "rediss", "unix")
 SENTINEL_SCHEME = "redis+sentinel"
@@ -78,19 +76,17 @@ def parse_redis_url(url: str) -> RedisTarget:
         pairs = parse_qsl(parts.query, keep_blank_values=True)
         plain = urlencode([(k, v) for k, v in pairs if k not in _WAIT_PARAMS])
         single_url = urlunsplit((parts.scheme, parts.netloc, parts.path, plain, parts.fragment))
-        return RedisTarget(Topology.SINGLE, url=single_url, replica_acks=_acks(url, params))
+        return RedisTarget(Topology.SINGLE, url=single_url, replica_acks=_acks(params))
     username, password, hosts = _netloc(url, parts.netloc)
     if scheme == CLUSTER_SCHEME:
         if "wait_replicas" in params:
             raise ValueError(
                 "wait_replicas is not available on redis+cluster:// (a script's WAIT would have "
-                f"to run on the shard's own connection): {redact_url(url)}"
+                "to run on the shard's own connection)"
             )
-        _only(url, params, ())
+        _only(CLUSTER_SCHEME, params, ())
         if parts.path.strip("/"):
-            raise ValueError(
-                f"a redis+cluster:// URL has no path (a cluster has only db 0): {redact_url(url)}"
-            )
+            raise ValueError("a redis+cluster:// URL has no path (a cluster has only db 0)")
         return RedisTarget(Topology.CLUSTER, hosts=hosts, username=username, password=password)
     return _sentinel(url, parts.path, params, username, password, hosts)
 
@@ -103,12 +99,12 @@ def _sentinel(
     password: str | None,
     hosts: tuple[tuple[str, int], ...],
 ) -> RedisTarget:
-    _only(url, params, _SENTINEL_PARAMS)
+    _only(SENTINEL_SCHEME, params, _SENTINEL_PARAMS)
     service = unquote(path.strip("/"))
     if not service or "/" in service:
         raise ValueError(
             "a redis+sentinel:// URL names the master's service after the hosts, "
-            f"e.g. redis+sentinel://h1:26379,h2:26379/mymaster: {redact_url(url)}"
+            "e.g. redis+sentinel://h1:26379,h2:26379/mymaster"
         )
     return RedisTarget(
         Topology.SENTINEL,
@@ -116,10 +112,10 @@ def _sentinel(
         service=service,
         username=username,
         password=password,
-        db=_int(url, params, "db", 0, minimum=0),
+        db=_int(params, "db", 0, minimum=0),
         sentinel_username=params.get("sentinel_username") or None,
         sentinel_password=params.get("sentinel_password") or None,
-        replica_acks=_acks(url, params),
+        replica_acks=_acks(params),
     )
 
 
@@ -131,11 +127,11 @@ def _netloc(url: str, netloc: str) -> tuple[str | None, str | None, tuple[tuple[
         username, password = (unquote(user) or None, unquote(secret)) if colon else (None, user)
     sentinel = url.lower().startswith(SENTINEL_SCHEME)
     default = DEFAULT_SENTINEL_PORT if sentinel else DEFAULT_REDIS_PORT
-    hosts = tuple(_host_port(url, item, default) for item in host_list.split(","))
+    hosts = tuple(_host_port(item, default) for item in host_list.split(","))
     return username, password, hosts
 
 
-def _host_port(url: str, item: str, default_port: int) -> tuple[str, int]:
+def _host_port(item: str, default_port: int) -> tuple[str, int]:
     item = item.strip()
     if item.startswith("["):  # [::1]:26379
         host, _, rest = item[1:].partition("]")
@@ -146,39 +142,34 @@ def _host_port(url: str, item: str, default_port: int) -> tuple[str, int]:
             host, port = item, str(default_port)
     if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError(
-            f"each host must be HOST or HOST:PORT with a port from 1 to 65535 "
-            f"(got {item!r}): {redact_url(url)}"
+            f"each host must be HOST or HOST:PORT with a port from 1 to 65535 (got {item!r})"
         )
     return host, int(port)
 
 
-def _acks(url: str, params: dict[str, str]) -> ReplicaAcks | None:
+def _acks(params: dict[str, str]) -> ReplicaAcks | None:
     if "wait_replicas" not in params:
         if "wait_timeout_ms" in params:
-            raise ValueError(f"wait_timeout_ms needs wait_replicas beside it: {redact_url(url)}")
+            raise ValueError("wait_timeout_ms needs wait_replicas beside it")
         return None
-    replicas = _int(url, params, "wait_replicas", 1, minimum=1)
-    timeout_ms = _int(url, params, "wait_timeout_ms", DEFAULT_WAIT_TIMEOUT_MS, minimum=1)
+    replicas = _int(params, "wait_replicas", 1, minimum=1)
+    timeout_ms = _int(params, "wait_timeout_ms", DEFAULT_WAIT_TIMEOUT_MS, minimum=1)
     return ReplicaAcks(replicas, timeout_ms)
 
 
-def _int(url: str, params: dict[str, str], name: str, default: int, *, minimum: int) -> int:
+def _int(params: dict[str, str], name: str, default: int, *, minimum: int) -> int:
     raw = params.get(name)
     if raw is None:
         return default
     if not raw.isdigit() or int(raw) < minimum:
-        raise ValueError(
-            f"{name} must be a whole number >= {minimum} (got {raw!r}): {redact_url(url)}"
-        )
+        raise ValueError(f"{name} must be a whole number >= {minimum} (got {raw!r})")
     return int(raw)
 
 
-def _only(url: str, params: dict[str, str], allowed: tuple[str, ...]) -> None:
+def _only(scheme: str, params: dict[str, str], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        scheme = url.partition("://")[0]
         takes = ", ".join(allowed) if allowed else "no parameters"
         raise ValueError(
-            f"unknown parameter {unknown[0]!r} in a {scheme}:// URL (it takes {takes}): "
-            f"{redact_url(url)}"
+            f"unknown parameter {unknown[0]!r} in a {scheme}:// URL (it takes {takes})"
         )
