@@ -166,11 +166,10 @@ class ReplicatedPair:
         wait_until(self._replica_in_sync, timeout_s=START_TIMEOUT_S, what="the replica's sync")
 
     def _replica_in_sync(self) -> bool:
-        """The master streams to its replica (state online: WAIT can count it)."""
+        """The replica acknowledges a write (online alone is not enough: its first ACKs lag)."""
         with self.master.client() as client:
-            info = client.info("replication")
-        replica = info.get("slave0")
-        return isinstance(replica, dict) and replica.get("state") == "online"
+            client.set("topology:ready", "1")
+            return int(client.execute_command("WAIT", 1, 100)) == 1
 
     def stop(self) -> None:
         for process in self.processes:
