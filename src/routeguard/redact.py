@@ -4,49 +4,57 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
 MIN_SECRET_CHARS = 4
 """Shorter values are not masked: replacing every "t" in a message would say nothing."""
 
-
-SECRET_QUERY_NAMES = frozenset({"password", "passwd", "pass", "token", "auth", "secret", "key"})
+SECRET_QUERY_WORDS = ("password", "passwd", "token", "secret")
+SECRET_QUERY_NAMES = frozenset({"pass", "auth", "key"})
 """Query parameters whose value is a credential (redis-py reads `?password=`)."""
 
 
 def redact_url(url: str) -> str:
-    """Return `url` with any password (a lone user token, a `?password=`) replaced by `***`."""
+    """Return `url` with every password (a lone user token, a `?password=`) replaced by `***`.
+
+    Works on multi-host netlocs (`redis+sentinel://u:pw@h1:26379,h2:26379/svc`)
+    and on query parameters naming a secret (`?sentinel_password=…`).
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable url>"
+    netloc = _redact_userinfo(parts.netloc)
     query = _redact_query(parts.query)
-    if parts.password is None and parts.username is None:
+    if netloc == parts.netloc:
         if query == parts.query:
             return url
         # Swap the query in place: urlunsplit would turn unix:///path into unix:/path.
         return url.replace("?" + parts.query, "?" + query, 1)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    host = parts.hostname or ""
-    if port is not None:
-        host = f"{host}:{port}"
-    user = parts.username or ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _redact_userinfo(netloc: str) -> str:
+    userinfo, at, hosts = netloc.rpartition("@")
+    if not at:
+        return netloc
+    user, colon, _ = userinfo.partition(":")
     # redis://token@host: a lone user field is the password.
-    userinfo = MASK if parts.password is None else f"{user}:{MASK}"
-    return urlunsplit((parts.scheme, f"{userinfo}@{host}", parts.path, query, ""))
+    return f"{user}:{MASK}@{hosts}" if colon else f"{MASK}@{hosts}"
 
 
 def _redact_query(query: str) -> str:
-    pairs = []
-    for pair in query.split("&") if query else []:
-        name, sep, value = pair.partition("=")
-        secret = sep and value and unquote_plus(name).lower() in SECRET_QUERY_NAMES
-        pairs.append(f"{name}={MASK}" if secret else pair)
-    return "&".join(pairs)
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(_secret(name) and value for name, value in pairs):
+        return query
+    masked = [(n, MASK if _secret(n) and v else v) for n, v in pairs]
+    return urlencode(masked, safe="*/:,")
+
+
+def _secret(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in SECRET_QUERY_NAMES or any(word in lowered for word in SECRET_QUERY_WORDS)
 
 
 def secret_forms(secret: str) -> set[str]:

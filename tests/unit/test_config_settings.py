@@ -99,9 +99,27 @@ def test_a_bad_http_addr_says_the_form() -> None:
 
 def test_a_bad_redis_url_is_reported_without_its_password() -> None:
     (message,) = problems({"ROUTEGUARD_REDIS_URL": "http://user:hunter2@redis:6379"})
-    assert message.startswith("ROUTEGUARD_REDIS_URL: must be a redis://, rediss:// or unix:// URL")
+    assert message.startswith(
+        "ROUTEGUARD_REDIS_URL: must be a redis://, rediss://, unix://, "
+        "redis+sentinel:// or redis+cluster:// URL"
+    )
     assert "hunter2" not in message
     assert "***" in message
+
+
+def test_sentinel_and_cluster_urls_are_accepted() -> None:
+    sentinel = "redis+sentinel://:pw@s1:26379,s2:26379/mymaster?db=2&wait_replicas=1"
+    assert load_settings({"ROUTEGUARD_REDIS_URL": sentinel}).redis_url == sentinel
+    cluster = "redis+cluster://n1:7000,n2:7001"
+    assert load_settings({"ROUTEGUARD_REDIS_URL": cluster}).redis_url == cluster
+
+
+def test_a_sentinel_url_without_a_service_names_the_variable_and_hides_passwords() -> None:
+    (message,) = problems(
+        {"ROUTEGUARD_REDIS_URL": "redis+sentinel://:hunter2@s1,s2?sentinel_password=sekrit"}
+    )
+    assert message.startswith("ROUTEGUARD_REDIS_URL: a redis+sentinel:// URL names the master")
+    assert "hunter2" not in message and "sekrit" not in message
 
 
 def test_a_bad_admin_token_is_never_echoed() -> None:

@@ -8,6 +8,7 @@ packs arguments, unpacks results and turns Redis failures into one clear error.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import secrets
 from collections.abc import Awaitable, Mapping
@@ -34,7 +35,9 @@ from routeguard.config.policies import BreakerSettings
 from routeguard.errors import RouteError, StateError, StoreUnavailable
 from routeguard.outcomes import Outcome
 from routeguard.redact import redact_url
+from routeguard.redis_connect import REDIS_TIME_SCRIPT, connect_redis, replica_acks
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_STREAM_MAXLEN = 10_000
 MAX_REASON_CHARS = 200
@@ -69,6 +72,7 @@ class BreakerStore:
         self._maxlen = str(stream_maxlen)
         self._rng = rng or random.Random()
         self._where = where
+        self._acks = replica_acks(redis)
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(script_source(name))
             for name in ("record", "acquire", "force", "due")
@@ -79,7 +83,7 @@ class BreakerStore:
         cls, url: str, routes: Mapping[str, BreakerSettings], **kwargs: Any
     ) -> BreakerStore:
         """A store on its own connection pool to `url` (close it with `aclose`)."""
-        client: Redis = Redis.from_url(url, socket_connect_timeout=3, socket_timeout=5)
+        client = connect_redis(url, connect_timeout_s=3, timeout_s=5)
         return cls(client, routes, where=redact_url(url), **kwargs)
 
     @property
@@ -216,12 +220,44 @@ class BreakerStore:
         self._checked(route)
         params = self._param_args[route]
         args = [route, self._keys.transitions_channel, self._maxlen, params, *extra]
-        raw = await self._guard(self._scripts[name](keys=self._keys.route_keys(route), args=args))
-        return _parse_result(route, raw)
+        keys = self._keys.route_keys(route)
+        if self._acks is None:
+            raw = await self._guard(self._scripts[name](keys=keys, args=args))
+            return _parse_result(route, raw)
+        return await self._guard(self._run_acked(name, route, keys, args))
+
+    async def _run_acked(
+        self, name: str, route: str, keys: list[str], args: list[Any]
+    ) -> tuple[RouteStatus, bool]:
+        # WAIT counts the writes of its own connection: script and WAIT share one.
+        async with self._redis.client() as conn:
+            result = _parse_result(
+                route, await self._scripts[name](keys=keys, args=args, client=conn)
+            )
+            if result[0].transitions:
+                await self._await_replicas(conn, result[0])
+        return result
+
+    async def _await_replicas(self, conn: Redis, status: RouteStatus) -> None:
+        """Hold the transition until the URL's replicas have it (or their timeout passes)."""
+        assert self._acks is not None
+        wanted, timeout_ms = self._acks.replicas, self._acks.timeout_ms
+        acked = int(await conn.wait(wanted, timeout_ms))
+        if acked < wanted:
+            log.warning(
+                "transition of %s to %s (version %d) reached %d of %d replicas within %d ms: "
+                "a failover right now could lose it",
+                status.route,
+                status.state.value,
+                status.version,
+                acked,
+                wanted,
+                timeout_ms,
+            )
 
     async def _read(self, routes: list[str]) -> list[RouteStatus]:
         pipe = self._redis.pipeline(transaction=False)
-        pipe.time()
+        pipe.eval(REDIS_TIME_SCRIPT, 1, self._keys.open_index)
         for route in routes:
             pipe.hgetall(self._keys.state(route))
             pipe.hgetall(self._keys.window(route))

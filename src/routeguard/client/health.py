@@ -38,6 +38,7 @@ from routeguard.config import Catalog, load_catalog
 from routeguard.errors import RouteError
 from routeguard.outcomes import Outcome
 from routeguard.redact import redact_url
+from routeguard.redis_connect import connect_redis
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,7 +95,7 @@ class HealthClient:
         **kwargs: Any,
     ) -> HealthClient:
         catalog = config if isinstance(config, Catalog) else load_catalog(Path(config))
-        redis: Redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        redis = connect_redis(url, connect_timeout_s=2, timeout_s=2)
         return cls(redis, catalog, keys=Keys(key_prefix), where=redact_url(url), **kwargs)
 
     async def __aenter__(self) -> HealthClient:

@@ -19,10 +19,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from routeguard.errors import ConfigError
 from routeguard.redact import redact_url
+from routeguard.redis_url import parse_redis_url
 
 ENV_PREFIX = "ROUTEGUARD_"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
-_REDIS_SCHEMES = ("redis", "rediss", "unix")
 _URL_FIELDS = frozenset({"redis_url", "otel_exporter"})
 
 
@@ -42,8 +42,8 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
-        if value is not None and value.partition("://")[0] not in _REDIS_SCHEMES:
-            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        if value is not None:
+            parse_redis_url(value)  # ValueError: the form's rule, with the URL redacted
         return value
 
     @field_validator("http_addr")

@@ -33,6 +33,7 @@ from routeguard.errors import ConfigError, StoreUnavailable
 from routeguard.notify.dispatcher import Dispatcher
 from routeguard.probes import ProbeRunner
 from routeguard.redact import redact_url
+from routeguard.redis_connect import connect_redis
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class Daemon:
 
     async def start(self) -> None:
         opts = self.options
-        self._redis = Redis.from_url(self._redis_url, socket_connect_timeout=3, socket_timeout=5)
+        self._redis = connect_redis(self._redis_url, connect_timeout_s=3, timeout_s=5)
         try:
             await self._redis.ping()
         except (RedisError, OSError):

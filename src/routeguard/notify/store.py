@@ -21,6 +21,7 @@ from redis.exceptions import ResponseError, WatchError
 from routeguard.breaker.keys import Keys
 from routeguard.notify.base import Notification, NotifyError
 from routeguard.notify.incidents import TrackerState
+from routeguard.redis_connect import REDIS_TIME_SCRIPT
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,8 @@ class NotifyStore:
                 try:
                     await pipe.watch(key)
                     state, raw = _parse_state(await pipe.get(key))
-                    seconds, micros = await pipe.time()
+                    clock = pipe.eval(REDIS_TIME_SCRIPT, 1, key)
+                    seconds, micros = await cast("Awaitable[list[Any]]", clock)
                     now_ms = int(seconds) * 1000 + int(micros) // 1000
                     new_state, notes = step(state, now_ms)
                     if not notes and not ack and new_state == state and raw is not None:
