@@ -83,6 +83,7 @@ class HealthClient:
             self._keys,
             flush_s=flush_s,
             resync_s=resync_s,
+            on_degraded=self.metrics.note_degraded if self.metrics else None,
         )
 
     @classmethod

@@ -38,6 +38,22 @@ class WorkerMetrics:
             registry=registry,
         )
         staleness_gauge.set_function(lambda: min(staleness(), 1e9))
+        self.degraded = Gauge(
+            "routeguard_client_degraded",
+            "1 while Redis fails this worker's commands and local breakers decide (fail static).",
+            registry=registry,
+        )
+        self.degraded_episodes = Counter(
+            "routeguard_client_degraded_episodes",
+            "Times this worker lost Redis and went fail static.",
+            registry=registry,
+        )
+
+    def note_degraded(self, degraded: bool) -> None:
+        """Called by the synchroniser on each change of fail-static mode."""
+        self.degraded.set(1 if degraded else 0)
+        if degraded:
+            self.degraded_episodes.inc()
 
     def initialise(self, catalog: Catalog) -> None:
         """Create every series at 0 for the catalog's routes and public models.

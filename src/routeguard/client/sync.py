@@ -3,8 +3,14 @@
 Three tasks: the pub/sub listener (transitions within milliseconds), the
 resync loop (repairs anything pub/sub lost, measures the Redis clock offset)
 and the flusher (outcome batches every `flush_s`, at once after a hard
-failure). Any Redis failure switches the worker to fail-static mode; the next
-successful resync switches it back and the fleet state replaces local guesses.
+failure). A Redis command that really fails (an error, a refused or dropped
+connection, a PING on the subscription unanswered for `PING_DEADLINE_S`)
+switches the worker to fail-static mode; the next successful resync switches
+it back and the fleet state replaces local guesses.
+
+Silence is not a failure: an idle subscription is polled with a read timeout
+that returns nothing (never a socket timeout), and its liveness comes from a
+PING every `PING_EVERY_S` of silence, answered on the same connection.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -25,9 +32,14 @@ from routeguard.client.reporter import OutcomeBuffer
 from routeguard.client.view import LocalView
 from routeguard.errors import StoreUnavailable
 from routeguard.outcomes import Outcome
+from routeguard.tasks import raise_if_cancelled, stop_tasks
 
 log = logging.getLogger(__name__)
 RECONNECT_S = 0.5
+POLL_S = 0.5  # longest a subscription read waits before the loop looks around
+PING_EVERY_S = 1.0  # silence after which the subscription is PINGed
+PING_DEADLINE_S = 2.0  # an unanswered PING after this long is a failed command
+DegradedHook = Callable[[bool], None]
 
 
 class Synchroniser:
@@ -44,6 +56,7 @@ class Synchroniser:
         *,
         flush_s: float,
         resync_s: float,
+        on_degraded: DegradedHook | None = None,
     ) -> None:
         self._redis = redis
         self._store = store
@@ -55,6 +68,7 @@ class Synchroniser:
         self._resync_s = resync_s
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._on_degraded = on_degraded
         self.degraded = False
 
     async def start(self) -> None:
@@ -66,10 +80,8 @@ class Synchroniser:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        tasks, self._tasks = self._tasks, []
+        await stop_tasks(tasks)
         with contextlib.suppress(StoreUnavailable, RedisError, OSError):
             await asyncio.wait_for(self.flush(), timeout=1.0)
         await self._redis.aclose()
@@ -90,23 +102,26 @@ class Synchroniser:
         now_ms = statuses[0].now_ms if statuses else int(self._local.now_ms())
         if self.degraded:
             log.warning("Redis answers again: the fleet state replaces local breakers")
-            self.degraded = False
+            self._set_degraded(False)
             self._local.reset()
+            self._wake.set()  # what was kept while degraded goes now
         self._view.resync(statuses, now_ms)
         return True
 
     async def _resync_loop(self) -> None:
         while True:
             await asyncio.sleep(self._resync_s)
+            raise_if_cancelled()
             await self.resync()
 
     # -- pub/sub ----------------------------------------------------------------
 
     async def _listen(self) -> None:
         while True:
+            raise_if_cancelled()
             try:
                 await self._subscribe_and_read()
-            except (RedisError, OSError) as exc:
+            except (RedisError, OSError, StoreUnavailable) as exc:
                 self._degrade(exc)
             await asyncio.sleep(RECONNECT_S)
 
@@ -116,12 +131,32 @@ class Synchroniser:
             await pubsub.subscribe(self._keys.transitions_channel)
             # Anything published before the subscription took effect is repaired here.
             await self.resync()
-            async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    self._on_message(message["data"])
+            await self._read(pubsub)
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _read(self, pubsub: Any) -> None:
+        """Read messages until the connection fails; silence only triggers a PING."""
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
+        ping_sent: float | None = None
+        while True:
+            raise_if_cancelled()
+            message = await pubsub.get_message(timeout=POLL_S)
+            now = loop.time()
+            if message is not None:
+                heard, ping_sent = now, None
+                if message.get("type") == "message":
+                    self._on_message(message["data"])
+            elif ping_sent is not None and now - ping_sent > PING_DEADLINE_S:
+                raise StoreUnavailable(
+                    f"Redis did not answer a PING on the transitions subscription "
+                    f"within {PING_DEADLINE_S:.0f} s"
+                )
+            elif ping_sent is None and now - heard >= PING_EVERY_S:
+                await pubsub.ping()
+                ping_sent = now
 
     def _on_message(self, data: Any) -> None:
         try:
@@ -135,6 +170,7 @@ class Synchroniser:
 
     async def _flush_loop(self) -> None:
         while True:
+            raise_if_cancelled()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._flush_s)
             self._wake.clear()
@@ -172,7 +208,12 @@ class Synchroniser:
     def _degrade(self, exc: BaseException) -> None:
         if not self.degraded:
             log.warning("Redis unreachable (%s): routing on the last view and local breakers", exc)
-        self.degraded = True
+            self._set_degraded(True)
+
+    def _set_degraded(self, degraded: bool) -> None:
+        self.degraded = degraded
+        if self._on_degraded is not None:
+            self._on_degraded(degraded)
 
     def apply_locally(
         self, route: str, outcome: Outcome, slow: bool, retry_after_s: float | None

@@ -21,6 +21,7 @@ from routeguard.daemon.probe_log import ProbeLog
 from routeguard.outcomes import Outcome
 from routeguard.probes import ProbeResult, ProbeRunner, ProbeTarget
 from routeguard.providers import FLAVOURS, Endpoint
+from routeguard.tasks import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class Prober:
             if status.state != BreakerState.HALF_OPEN:
                 break
             await asyncio.sleep(TRIAL_GAP_S)
+            raise_if_cancelled()
         return status
 
     async def _run_route(self, route_id: str, tier: str) -> ProbeResult:

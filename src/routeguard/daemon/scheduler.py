@@ -34,6 +34,7 @@ from routeguard.daemon.prober import LIVENESS_FEEDS_ROUTES, Prober
 from routeguard.errors import StoreUnavailable
 from routeguard.outcomes import Outcome
 from routeguard.probes import ProbeResult
+from routeguard.tasks import raise_if_cancelled, stop_tasks
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -112,9 +113,7 @@ class ProbeScheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         tasks = [t for t in (self._loop_task, *self._trials.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks)
 
     # -- jobs -------------------------------------------------------------------
 
@@ -216,6 +215,7 @@ class ProbeScheduler:
         loop = asyncio.get_running_loop()
         next_resync = 0.0
         while True:
+            raise_if_cancelled()
             moved = await _guarded(self._store.tick())
             for transition in moved or []:
                 self._start_trials(transition.route)

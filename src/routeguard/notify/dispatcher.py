@@ -40,6 +40,7 @@ from routeguard.notify.delivery import FAILED, Delivery, DeliveryRecord, Notific
 from routeguard.notify.incidents import IncidentPolicy, TrackerState, advance, observe
 from routeguard.notify.status import failed_counts, failure_record, incident_view
 from routeguard.notify.store import Entry, NotifyStore
+from routeguard.tasks import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ EVENT_BATCH = 100
 # trigger that another replica's resolve would have to wait for.
 OUTBOX_BATCH = 1
 ERROR_PAUSE_S = 1.0
-STOP_GRACE_S = 5.0  # how long stop() waits for the loops to finish cancelling
+STOP_GRACE_S = 1.0  # how long stop() waits for the loops to finish cancelling
 
 
 class Dispatcher:
@@ -182,6 +183,7 @@ class Dispatcher:
     async def _loop(self, round_: Callable[[bool, bool], Any]) -> None:
         first, last_claim = True, 0.0
         while True:
+            raise_if_cancelled()
             claim = time.monotonic() - last_claim >= self.config.delivery.claim_idle_s / 2
             try:
                 await round_(first, claim)

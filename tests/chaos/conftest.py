@@ -1,0 +1,27 @@
+"""Fixtures of the chaos suite: real processes (a private redis-server) that tests kill."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ha.topology import RedisProcess, free_port, require_binaries
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A redis-server of this test's own on a free loopback port; stopped whatever happens."""
+    server, _ = require_binaries()
+    process = RedisProcess(server, free_port(), tmp_path / "redis")
+    process.start()
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        process.stop()
+
+
+def url_of(process: RedisProcess) -> str:
+    return f"redis://127.0.0.1:{process.port}/0"
