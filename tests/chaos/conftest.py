@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from ha.topology import RedisProcess, free_port, require_binaries
 
 

@@ -13,9 +13,9 @@ import logging
 import time
 
 import pytest
+from ha.topology import RedisProcess
 from prometheus_client import CollectorRegistry
 
-from ha.topology import RedisProcess
 from routeguard.client import HealthClient
 from routeguard.config import Catalog, parse_catalog
 from routeguard.outcomes import Outcome

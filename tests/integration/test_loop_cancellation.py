@@ -11,6 +11,7 @@ loop uses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 
 import pytest
@@ -65,10 +66,8 @@ async def test_loops_that_check_raise_if_cancelled_always_stop(stream_redis: Red
 
 async def test_raise_if_cancelled_notices_a_cancel_that_was_swallowed() -> None:
     async def swallowing() -> None:
-        try:
+        with contextlib.suppress(asyncio.CancelledError):  # what the absorbed read amounts to
             await asyncio.sleep(10)
-        except asyncio.CancelledError:
-            pass  # what the absorbed read amounts to
         raise_if_cancelled()
         await asyncio.sleep(10)
 
