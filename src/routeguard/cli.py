@@ -14,9 +14,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from redis.exceptions import RedisError
+
 from routeguard.breaker import BreakerStore, ForceTarget, Keys
 from routeguard.config import Catalog, check_config, load_catalog, load_settings
 from routeguard.errors import RouteguardError, StoreUnavailable
+from routeguard.heartbeat import live_daemons, no_daemon_message
 from routeguard.routes import parse_route_id
 from routeguard.status_view import route_record, status_table
 
@@ -88,6 +91,7 @@ async def _status(args: argparse.Namespace) -> int:
     store = _store(catalog, url, keys)
     try:
         statuses = await store.states()
+        await _say_if_no_daemon(store, keys)
     finally:
         await store.aclose()
     if args.json:
@@ -95,6 +99,16 @@ async def _status(args: argparse.Namespace) -> int:
     else:
         print(status_table(statuses))
     return 0
+
+
+async def _say_if_no_daemon(store: BreakerStore, keys: Keys) -> None:
+    """A wrong key prefix reads as every route closed: say when nothing writes under it."""
+    try:
+        live = await live_daemons(store.redis, keys)
+    except (RedisError, OSError):
+        return  # states() answered; a failed extra read is not worth failing status for
+    if not live:
+        print(no_daemon_message(keys, store.where), file=sys.stderr)
 
 
 async def _force(args: argparse.Namespace) -> int:

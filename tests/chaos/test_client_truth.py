@@ -15,9 +15,12 @@ import time
 import pytest
 from ha.topology import RedisProcess
 from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 
+from routeguard.breaker import Keys
 from routeguard.client import HealthClient
 from routeguard.config import Catalog, parse_catalog
+from routeguard.heartbeat import beat
 from routeguard.outcomes import Outcome
 
 from .conftest import url_of
@@ -55,13 +58,14 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 async def test_an_idle_client_on_a_healthy_redis_is_never_degraded(
-    redis_url: str, caplog: pytest.LogCaptureFixture
+    redis_url: str, keys: Keys, redis_client: Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
+    await beat(redis_client, keys, "replica-idle")  # a daemon is there, it just says nothing
     registry = CollectorRegistry()
     samples = degraded = 0
     with caplog.at_level(logging.INFO):
         async with HealthClient.from_url(
-            redis_url, config=catalog(), key_prefix="rgtest-idle", registry=registry
+            redis_url, config=catalog(), key_prefix=keys.prefix, registry=registry
         ) as health:
             deadline = time.monotonic() + IDLE_S
             while time.monotonic() < deadline:

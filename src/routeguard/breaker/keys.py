@@ -57,6 +57,11 @@ class Keys:
         return f"{self.tag}:sla:{provider}"
 
     @property
+    def daemons(self) -> str:
+        """Hash: daemon replica id -> its last heartbeat (Redis ms); see routeguard/heartbeat.py."""
+        return f"{self.tag}:daemons"
+
+    @property
     def events(self) -> str:
         """Stream: every transition of every route, bounded in length."""
         return f"{self.tag}:events"

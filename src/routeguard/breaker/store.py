@@ -91,6 +91,16 @@ class BreakerStore:
         return self._keys
 
     @property
+    def redis(self) -> Redis:
+        """The connection this store uses (for reads beside the breaker's, e.g. heartbeats)."""
+        return self._redis
+
+    @property
+    def where(self) -> str:
+        """The Redis address, redacted, as messages show it."""
+        return self._where
+
+    @property
     def routes(self) -> list[str]:
         """The routes this store knows, in catalog order."""
         return list(self._params)

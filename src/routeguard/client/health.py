@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from routeguard.breaker import BreakerState, BreakerStore, Keys
 from routeguard.client.candidates import Candidates, Preferences, Signals, Sort, rank_candidates
@@ -35,7 +36,9 @@ from routeguard.client.reporter import HARD_FAILURES, OutcomeBuffer
 from routeguard.client.sync import Synchroniser
 from routeguard.client.view import LocalView
 from routeguard.config import Catalog, load_catalog
-from routeguard.errors import RouteError
+from routeguard.config.settings import Settings, env_var, load_settings
+from routeguard.errors import ConfigError, RouteError
+from routeguard.heartbeat import live_daemons, no_daemon_message
 from routeguard.outcomes import Outcome
 from routeguard.redact import redact_url
 from routeguard.redis_connect import connect_redis
@@ -61,6 +64,8 @@ class HealthClient:
         where: str = "redis",
     ) -> None:
         self.catalog = catalog
+        self._redis = redis
+        self._where = where
         self._keys = keys or Keys()
         routes = {r.id: r.breaker for r in catalog.routes.values()}
         self.store = BreakerStore(redis, routes, keys=self._keys, where=where)
@@ -91,13 +96,34 @@ class HealthClient:
         cls,
         url: str,
         *,
-        config: str | Path | Catalog,
-        key_prefix: str = "routeguard",
+        config: str | Path | Catalog | None = None,
+        key_prefix: str | None = None,
         **kwargs: Any,
     ) -> HealthClient:
-        catalog = config if isinstance(config, Catalog) else load_catalog(Path(config))
+        """A client of the Redis at `url`; `config` and `key_prefix` default to the
+        daemon's settings (ROUTEGUARD_CONFIG, ROUTEGUARD_KEY_PREFIX)."""
+        settings = load_settings() if config is None or key_prefix is None else None
+        catalog = _catalog(config, settings)
+        prefix = key_prefix if key_prefix is not None else _settings(settings).key_prefix
         redis = connect_redis(url, connect_timeout_s=2, timeout_s=2)
-        return cls(redis, catalog, keys=Keys(key_prefix), where=redact_url(url), **kwargs)
+        return cls(redis, catalog, keys=Keys(prefix), where=redact_url(url), **kwargs)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: Any) -> HealthClient:
+        """A client configured exactly as the daemon is: ROUTEGUARD_REDIS_URL,
+        ROUTEGUARD_CONFIG and ROUTEGUARD_KEY_PREFIX from `env` (default: the environment)."""
+        settings = load_settings(env)
+        if settings.redis_url is None:
+            raise ConfigError(
+                [
+                    f"{env_var('redis_url')}: not set; a worker needs the daemon's Redis "
+                    "(e.g. redis://127.0.0.1:6379/0)"
+                ]
+            )
+        catalog = _catalog(None, settings)
+        return cls.from_url(
+            settings.redis_url, config=catalog, key_prefix=settings.key_prefix, **kwargs
+        )
 
     async def __aenter__(self) -> HealthClient:
         await self.start()
@@ -111,6 +137,16 @@ class HealthClient:
     async def start(self) -> None:
         """Load the view (if Redis answers) and start the background tasks."""
         await self._sync.start()
+        await self._check_daemon()
+
+    async def _check_daemon(self) -> None:
+        """One line when no daemon writes under this prefix (a wrong prefix looks healthy)."""
+        try:
+            live = await live_daemons(self._redis, self._keys)
+        except (RedisError, OSError):
+            return  # degraded already says Redis is away
+        if not live:
+            log.warning("%s", no_daemon_message(self._keys, self._where))
 
     async def close(self) -> None:
         """Flush what is pending (best effort) and stop."""
@@ -216,6 +252,21 @@ class HealthClient:
 
     def state_of(self, route: str) -> BreakerState:
         return self.view[route].state
+
+
+def _settings(settings: Settings | None) -> Settings:
+    return settings if settings is not None else load_settings()
+
+
+def _catalog(config: str | Path | Catalog | None, settings: Settings | None) -> Catalog:
+    if isinstance(config, Catalog):
+        return config
+    path = Path(config) if config is not None else _settings(settings).config
+    if path is None:
+        raise ConfigError(
+            [f"{env_var('config')}: not set; pass config= or set it to the catalog file's path"]
+        )
+    return load_catalog(path)
 
 
 def _ewma(previous: float | None, sample: float) -> float:

@@ -7,6 +7,7 @@ interface together, and takes them down in order.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -30,10 +31,12 @@ from routeguard.daemon.probe_log import ProbeLog
 from routeguard.daemon.prober import Prober
 from routeguard.daemon.scheduler import ProbeScheduler
 from routeguard.errors import ConfigError, StoreUnavailable
+from routeguard.heartbeat import beat_forever
 from routeguard.notify.dispatcher import Dispatcher
 from routeguard.probes import ProbeRunner
 from routeguard.redact import redact_url
 from routeguard.redis_connect import connect_redis
+from routeguard.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,7 @@ class Daemon:
         self._http: httpx.AsyncClient | None = None
         self._scheduler: ProbeScheduler | None = None
         self._web: web.AppRunner | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self.store: BreakerStore | None = None
         self.notifier: Dispatcher | None = None
         self.http_url = ""
@@ -108,6 +112,9 @@ class Daemon:
         # Bind before probing: a taken port then fails fast with nothing to wind down.
         await self._serve(probe_log)
         self._scheduler.start()
+        self._heartbeat = asyncio.create_task(
+            beat_forever(self._redis, keys, opts.replica_id), name="routeguard-heartbeat"
+        )
         log.info(
             "routeguard daemon %s: %d providers, %d routes, HTTP on %s",
             opts.replica_id,
@@ -170,6 +177,8 @@ class Daemon:
         A notification the notifier had not finished stays in Redis, pending,
         for the next daemon (or another replica) to deliver.
         """
+        if self._heartbeat is not None:
+            await stop_tasks([self._heartbeat])
         if self._scheduler is not None:
             await self._scheduler.stop()
         if self.notifier is not None:
