@@ -192,7 +192,7 @@ def summary(events: list[Transition], started_wall_ms: int, script: Script) -> s
         if expired:
             took = (closed[-1].at_ms - expired[-1].at_ms) / 1000
             lines.append(
-                "             (first its open time, longer after each failed trial, had to end;"
+                "             (first its open time had to end: a failed trial keeps it, a new trip doubles it;"
                 f" then trial probes closed it in {took:.1f}s)"
             )
     lines.append("  while it was down, requests for 'chat' went to the next healthy candidate.")

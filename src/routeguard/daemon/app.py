@@ -26,7 +26,12 @@ from routeguard.breaker import BreakerStore, Keys
 from routeguard.config import Catalog
 from routeguard.daemon.http import HttpContext, build_app
 from routeguard.daemon.leases import ProbeLeases
-from routeguard.daemon.metrics import BreakerCollector, ProbeMetrics, SchedulerMetrics
+from routeguard.daemon.metrics import (
+    BreakerCollector,
+    ProbeMetrics,
+    SchedulerMetrics,
+    store_up_gauge,
+)
 from routeguard.daemon.probe_log import ProbeLog
 from routeguard.daemon.prober import Prober
 from routeguard.daemon.scheduler import ProbeScheduler
@@ -157,6 +162,7 @@ class Daemon:
             admin_token=self.options.admin_token,
             scheduler_running=lambda: scheduler.running,
             notifier=self.notifier,
+            scrape_store_up=store_up_gauge(self.registry),
         )
         self._web = web.AppRunner(build_app(ctx), access_log=None)
         await self._web.setup()

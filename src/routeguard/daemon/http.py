@@ -7,6 +7,7 @@ constant time), validate everything before they write, and never echo it.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from aiohttp.typedefs import Middleware
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -31,6 +33,10 @@ from routeguard.status_view import iso_ms, route_record
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16 * 1024
+READ_DEADLINE_S = 1.5  # every request's Redis reads together; then 503
+SCRAPE_DEADLINE_S = 1.0  # /metrics' Redis part; then the exposition without route gauges
+PING_DEADLINE_S = 1.0  # /readyz's PING
+NOTIFIER_STALL_S = 15.0  # a transitions loop without a finished round this long is stuck
 EVENTS_LIMIT = 1000
 DELIVERIES_LIMIT = 1000
 
@@ -47,6 +53,7 @@ class HttpContext:
     collector: BreakerCollector
     admin_token: str | None
     scheduler_running: Callable[[], bool]
+    scrape_store_up: Gauge
     notifier: Dispatcher | None = None  # None when the catalog configures no channel
 
 
@@ -57,17 +64,29 @@ def _error(status: int, message: str) -> web.Response:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@web.middleware
-async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Redis trouble is a 503 with one line; nothing else leaks a traceback."""
-    try:
-        return await handler(request)
-    except StoreUnavailable as exc:
-        return _error(503, str(exc))
+def _errors_for(where: str) -> Middleware:
+    @web.middleware
+    async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Redis trouble is a 503 with one line within READ_DEADLINE_S; never a traceback."""
+        try:
+            return await handler(request)
+        except StoreUnavailable as exc:
+            return _error(503, str(exc))
+        except (RedisError, OSError, TimeoutError) as exc:
+            return _error(503, _store_failed(where, exc))
+
+    return _errors
+
+
+def _store_failed(where: str, exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"Redis at {where} did not answer within {READ_DEADLINE_S:g} s"
+    return f"Redis at {where} failed ({type(exc).__name__}); check that the server is running"
 
 
 def build_app(ctx: HttpContext) -> web.Application:
-    app = web.Application(middlewares=[_errors], client_max_size=MAX_BODY_BYTES)
+    middlewares = [_errors_for(ctx.store.where)]
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
     app.router.add_get("/metrics", _handler(ctx, metrics))
     app.router.add_get("/healthz", _handler(ctx, healthz))
     app.router.add_get("/readyz", _handler(ctx, readyz))
@@ -84,17 +103,27 @@ def _handler(
     ctx: HttpContext, func: Callable[[HttpContext, web.Request], Awaitable[web.StreamResponse]]
 ) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
-        return await func(ctx, request)
+        # Every Redis read is bounded: a hung Redis gets a 503, never a hung request.
+        async with asyncio.timeout(READ_DEADLINE_S):
+            return await func(ctx, request)
 
     return handle
 
 
 async def metrics(ctx: HttpContext, request: web.Request) -> web.Response:
-    statuses = await ctx.store.states()
-    counts = await ctx.store.transition_counts()
-    ctx.collector.snapshot = BreakerSnapshot(statuses, counts)
-    if ctx.notifier is not None:
-        await ctx.notifier.refresh_metrics()
+    """The exposition; without Redis the process metrics still answer, route gauges do not."""
+    try:
+        async with asyncio.timeout(SCRAPE_DEADLINE_S):
+            statuses = await ctx.store.states()
+            counts = await ctx.store.transition_counts()
+            if ctx.notifier is not None:
+                await ctx.notifier.refresh_metrics()
+        ctx.collector.snapshot = BreakerSnapshot(statuses, counts)
+        ctx.scrape_store_up.set(1)
+    except (StoreUnavailable, RedisError, OSError, TimeoutError) as exc:
+        ctx.collector.snapshot = BreakerSnapshot([], {})  # unknown, not a stale "closed"
+        ctx.scrape_store_up.set(0)
+        log.debug("scrape without Redis: %s", exc)
     body = generate_latest(ctx.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -105,8 +134,9 @@ async def healthz(ctx: HttpContext, request: web.Request) -> web.Response:
 
 async def readyz(ctx: HttpContext, request: web.Request) -> web.Response:
     try:
-        redis_ok = bool(await ctx.redis.ping())
-    except Exception:
+        async with asyncio.timeout(PING_DEADLINE_S):
+            redis_ok = bool(await ctx.redis.ping())
+    except (RedisError, OSError, TimeoutError):
         redis_ok = False
     checks = {
         "redis": redis_ok,
@@ -114,7 +144,7 @@ async def readyz(ctx: HttpContext, request: web.Request) -> web.Response:
         "config": bool(ctx.catalog.routes),
     }
     if ctx.notifier is not None:
-        checks["notifier"] = ctx.notifier.running
+        checks["notifier"] = ctx.notifier.running and ctx.notifier.stalled_s() <= NOTIFIER_STALL_S
     ready = all(checks.values())
     return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -85,6 +85,16 @@ class ProbeMetrics:
                 self.probes.labels(provider, model, tier, outcome.value)
             if tier == ProbeTier.STREAM.value:
                 self.ttft_within.labels(provider, model)
+
+
+def store_up_gauge(registry: CollectorRegistry) -> Gauge:
+    """`routeguard_store_up`: did this scrape read the breaker states from Redis?"""
+    return Gauge(
+        "routeguard_store_up",
+        "1 when this scrape read the breaker states from Redis; 0 when Redis failed or "
+        "did not answer within 1 s (the route gauges are then absent, not stale).",
+        registry=registry,
+    )
 
 
 class SchedulerMetrics:

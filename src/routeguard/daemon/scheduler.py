@@ -31,9 +31,9 @@ from routeguard.config.policies import ProbeTier
 from routeguard.daemon.holds import ProviderHolds
 from routeguard.daemon.metrics import SchedulerMetrics
 from routeguard.daemon.prober import LIVENESS_FEEDS_ROUTES, Prober
-from routeguard.errors import StoreUnavailable
 from routeguard.outcomes import Outcome
 from routeguard.probes import ProbeResult
+from routeguard.store_health import STORE_ERRORS, FailureEpisodes
 from routeguard.tasks import raise_if_cancelled, stop_tasks
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,8 @@ class ProbeScheduler:
         self._trials: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._episodes = FailureEpisodes(log, "probes")
+        self._tick_episodes = FailureEpisodes(log, "breaker clock")
 
     @property
     def running(self) -> bool:
@@ -168,7 +170,9 @@ class ProbeScheduler:
             job_id = f"liveness:{provider}"
             if self._holds.held(provider):
                 return
-            result = await _guarded(self._prober.probe_provider(provider, self._intervals[job_id]))
+            result = await _guarded(
+                self._prober.probe_provider(provider, self._intervals[job_id]), self._episodes
+            )
             if result is not None:
                 self._hold_if_rate_limited(provider, result, floor_s)
                 failing = result.outcome in LIVENESS_FEEDS_ROUTES
@@ -192,7 +196,9 @@ class ProbeScheduler:
                 return
             if self._holds.held(provider):
                 return
-            done = await _guarded(self._prober.probe_route(route_id, tier, self._intervals[job_id]))
+            done = await _guarded(
+                self._prober.probe_route(route_id, tier, self._intervals[job_id]), self._episodes
+            )
             if done is not None:
                 _, status = done
                 self._note(status)
@@ -216,12 +222,12 @@ class ProbeScheduler:
         next_resync = 0.0
         while True:
             raise_if_cancelled()
-            moved = await _guarded(self._store.tick())
+            moved = await _guarded(self._store.tick(), self._tick_episodes)
             for transition in moved or []:
                 self._start_trials(transition.route)
             if loop.time() >= next_resync:
                 next_resync = loop.time() + self._resync_s
-                for status in await _guarded(self._store.states()) or []:
+                for status in await _guarded(self._store.states(), self._tick_episodes) or []:
                     self._note(status)
             await asyncio.sleep(self._tick_s)
 
@@ -233,7 +239,7 @@ class ProbeScheduler:
 
         async def trials() -> None:
             try:
-                status = await _guarded(self._prober.run_trials(route_id))
+                status = await _guarded(self._prober.run_trials(route_id), self._episodes)
             finally:
                 self._trials.pop(route_id, None)
             if status is not None:
@@ -242,12 +248,15 @@ class ProbeScheduler:
         self._trials[route_id] = asyncio.create_task(trials(), name=f"trials:{route_id}")
 
 
-async def _guarded(work: Awaitable[T]) -> T | None:
-    """Run a job step; Redis trouble or a bug is logged, never kills the scheduler."""
+async def _guarded(work: Awaitable[T], episodes: FailureEpisodes) -> T | None:
+    """Run a job step; Redis trouble (once per episode) or a bug is logged, never kills it."""
     try:
-        return await work
-    except StoreUnavailable as exc:
-        log.warning("%s", exc)
+        result = await work
+    except STORE_ERRORS as exc:
+        episodes.failed(exc)
+        return None
     except Exception:
         log.exception("probe job failed")
-    return None
+        return None
+    episodes.succeeded()
+    return result

@@ -18,6 +18,7 @@ keys keep that from sending twice. Any number of replicas may run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -29,17 +30,19 @@ import httpx
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from routeguard.breaker.keys import Keys
 from routeguard.breaker.types import Transition
 from routeguard.config.notify import NotifyConfig
+from routeguard.errors import StoreUnavailable
 from routeguard.notify.base import Channel, Notification, NotifyError
 from routeguard.notify.channels import build_channels
 from routeguard.notify.delivery import FAILED, Delivery, DeliveryRecord, NotificationMetrics, Sender
 from routeguard.notify.incidents import IncidentPolicy, TrackerState, advance, observe
 from routeguard.notify.status import failed_counts, failure_record, incident_view
 from routeguard.notify.store import Entry, NotifyStore
+from routeguard.store_health import STORE_ERRORS, FailureEpisodes
 from routeguard.tasks import raise_if_cancelled
 
 log = logging.getLogger(__name__)
@@ -49,7 +52,11 @@ EVENT_BATCH = 100
 # trigger that another replica's resolve would have to wait for.
 OUTBOX_BATCH = 1
 ERROR_PAUSE_S = 1.0
-STOP_GRACE_S = 1.0  # how long stop() waits for the loops to finish cancelling
+STOP_GRACE_S = 1.0
+STORE_AND_NOTIFY_ERRORS = (
+    *STORE_ERRORS,
+    NotifyError,
+)  # how long stop() waits for the loops to finish cancelling
 
 
 class Dispatcher:
@@ -102,6 +109,7 @@ class Dispatcher:
         self._clock = clock
         self._tick_s = tick_s
         self._tasks: list[asyncio.Task[None]] = []
+        self.last_round: dict[str, float] = {}  # loop -> monotonic end of its last round
 
     def __repr__(self) -> str:
         return f"Dispatcher({self.consumer!r}, channels={sorted(self._channels)})"
@@ -182,6 +190,7 @@ class Dispatcher:
 
     async def _loop(self, round_: Callable[[bool, bool], Any]) -> None:
         first, last_claim = True, 0.0
+        episodes = FailureEpisodes(log, f"notify {self.consumer} {round_.__name__.strip('_')}")
         while True:
             raise_if_cancelled()
             claim = time.monotonic() - last_claim >= self.config.delivery.claim_idle_s / 2
@@ -190,14 +199,34 @@ class Dispatcher:
                 first = False
                 if claim:
                     last_claim = time.monotonic()
+                self.last_round[round_.__name__] = time.monotonic()
+                episodes.succeeded()
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError, NotifyError) as exc:
-                log.warning("notify %s: %s; retrying in %.1f s", self.consumer, exc, ERROR_PAUSE_S)
+            except ResponseError as exc:
+                episodes.failed(exc)
+                if "NOGROUP" in str(exc):
+                    await self._recreate_groups()
+                await asyncio.sleep(ERROR_PAUSE_S)
+            except (StoreUnavailable, RedisError, OSError, TimeoutError, NotifyError) as exc:
+                episodes.failed(exc)
                 await asyncio.sleep(ERROR_PAUSE_S)
             except Exception:  # a bug must not end the notifier: log it, go on
                 log.exception("notify %s: unexpected error; retrying", self.consumer)
                 await asyncio.sleep(ERROR_PAUSE_S)
+
+    async def _recreate_groups(self) -> None:
+        """Redis lost the groups (restart without persistence, an empty replica): make them
+        again and take over the outages already going on, as a first start does."""
+        with contextlib.suppress(*STORE_ERRORS):
+            if await self._store.ensure_groups():
+                log.warning("notify %s: consumer group was gone; recreated", self.consumer)
+                await self._take_over_outages()
+
+    def stalled_s(self) -> float:
+        """Seconds since the transitions loop last finished a round (0 before it started)."""
+        last = self.last_round.get("_events_round")
+        return 0.0 if last is None else time.monotonic() - last
 
     async def _read(
         self, stream: str, first: bool, claim: bool, count: int, block_s: float
