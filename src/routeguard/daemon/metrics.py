@@ -127,7 +127,11 @@ def probed_series(catalog: Catalog) -> list[tuple[str, str, str]]:
 
 
 DAEMON_LEVEL_METRICS = frozenset(
-    {"routeguard_probe_schedule_lag_seconds", "routeguard_probe_jobs_skipped"}
+    {
+        "routeguard_probe_schedule_lag_seconds",
+        "routeguard_probe_jobs_skipped",
+        "routeguard_store_up",
+    }
 )
 """Metrics about the daemon itself: the only ones without provider/model labels."""
 

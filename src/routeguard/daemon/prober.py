@@ -83,7 +83,9 @@ class Prober:
         result = await self._runner.run(self._target(provider, "liveness", None, timeout_s))
         slo = routes[0].slo.ttft_p95_s if routes else 2.0
         await self._log.record(provider_name, provider_name, result, slo)
-        if result.outcome in LIVENESS_FEEDS_ROUTES:
+        # A provider-wide 429 holds every probe of the provider (scheduler), so it must
+        # also open its routes until the hint: otherwise nothing would ever say so.
+        if result.outcome in LIVENESS_FEEDS_ROUTES or result.outcome is Outcome.RATE_LIMITED:
             await asyncio.gather(*(self._feed(r.id, result) for r in routes))
         return result
 
