@@ -145,6 +145,7 @@ def version_gaps(versions_by_route: dict[str, list[int]]) -> dict[str, list[int]
 async def test_redis_down_30s_under_load_loses_nothing_and_wedges_nothing(
     private_redis: RedisProcess,
     cluster: SimCluster,
+    caplog: pytest.LogCaptureFixture,
     record_property,  # type: ignore[no-untyped-def]
 ) -> None:
     url, keys, catalog = url_of(private_redis), Keys("rgchaos-down"), chaos_catalog(cluster)
@@ -184,6 +185,9 @@ async def test_redis_down_30s_under_load_loses_nothing_and_wedges_nothing(
         record_property(name, value)
     print("\nredis down 30 s: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
     assert figures["caller_exceptions"] == 0, [w.caller_exceptions[:3] for w in workers]
+    # Redis being away is a one-line warning per failed step, never a traceback.
+    tracebacks = [r.getMessage() for r in caplog.records if r.exc_info]
+    assert tracebacks == [], tracebacks[:3]
 
 
 async def _scenario(

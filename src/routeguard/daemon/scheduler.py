@@ -25,6 +25,7 @@ from apscheduler.events import (
 )
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from redis.exceptions import RedisError
 
 from routeguard.breaker import BreakerState, BreakerStore, RouteStatus
 from routeguard.config.policies import ProbeTier
@@ -246,7 +247,7 @@ async def _guarded(work: Awaitable[T]) -> T | None:
     """Run a job step; Redis trouble or a bug is logged, never kills the scheduler."""
     try:
         return await work
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, RedisError) as exc:  # a lease or probe-log write meets it raw
         log.warning("%s", exc)
     except Exception:
         log.exception("probe job failed")
