@@ -100,12 +100,14 @@ class Synchroniser:
             self._degrade(exc)
             return False
         now_ms = statuses[0].now_ms if statuses else int(self._local.now_ms())
-        if self.degraded:
+        recovering = self.degraded
+        if recovering:
             log.warning("Redis answers again: the fleet state replaces local breakers")
             self._set_degraded(False)
             self._local.reset()
             self._wake.set()  # what was kept while degraded goes now
-        self._view.resync(statuses, now_ms)
+        # Coming back, Redis's word wins even at lower versions (it may have restarted empty).
+        self._view.resync(statuses, now_ms, authoritative=recovering)
         return True
 
     async def _resync_loop(self) -> None:

@@ -75,12 +75,20 @@ class LocalView:
             self._suspect_until.pop(transition.route, None)  # the fleet confirmed it
         return True
 
-    def resync(self, statuses: Iterable[RouteStatus], redis_now_ms: int) -> int:
-        """A full read of the store; returns how many routes it changed."""
+    def resync(
+        self, statuses: Iterable[RouteStatus], redis_now_ms: int, *, authoritative: bool = False
+    ) -> int:
+        """A full read of the store; returns how many routes it changed.
+
+        Normally an older version never replaces a newer one (a transition heard
+        by pub/sub may overtake the read). `authoritative` takes the read as it
+        is: after an outage Redis may have come back empty, and its versions
+        start over below the ones this view holds.
+        """
         changed = 0
         for status in statuses:
             current = self._routes.get(status.route)
-            if current is None or status.version < current.version:
+            if current is None or (status.version < current.version and not authoritative):
                 continue
             fresh = RouteView(
                 status.route,
