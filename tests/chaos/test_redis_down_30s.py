@@ -78,10 +78,10 @@ async def call_provider(http: httpx.AsyncClient, sim: SimCluster, route: str) ->
     body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
     try:
         response = await http.post(f"{sim[provider].base_url}/chat/completions", json=body)
-    except httpx.ConnectError:
-        return Outcome.CONNECT_ERROR
     except httpx.TimeoutException:
         return Outcome.TIMEOUT
+    except httpx.TransportError:  # refused, or a pooled connection the downed provider reset
+        return Outcome.CONNECT_ERROR
     return Outcome.OK if response.status_code == 200 else Outcome.SERVER_ERROR
 
 
