@@ -36,12 +36,13 @@ from routeguard.breaker.keys import Keys
 from routeguard.breaker.types import Transition
 from routeguard.config.notify import NotifyConfig
 from routeguard.errors import StoreUnavailable
+from routeguard.heartbeat import redis_now_ms
 from routeguard.notify.base import Channel, Notification, NotifyError
 from routeguard.notify.channels import build_channels
 from routeguard.notify.delivery import FAILED, Delivery, DeliveryRecord, NotificationMetrics, Sender
 from routeguard.notify.incidents import IncidentPolicy, TrackerState, advance, observe
 from routeguard.notify.status import failed_counts, failure_record, incident_view
-from routeguard.notify.store import Entry, NotifyStore
+from routeguard.notify.store import Entry, NotifyStore, is_lost_group, newer_id
 from routeguard.store_health import STORE_ERRORS, FailureEpisodes
 from routeguard.tasks import raise_if_cancelled
 
@@ -110,6 +111,9 @@ class Dispatcher:
         self._tick_s = tick_s
         self._tasks: list[asyncio.Task[None]] = []
         self.last_round: dict[str, float] = {}  # loop -> monotonic end of its last round
+        self._redis = redis
+        self._resume_id = "0-0"  # the newest transition applied (or our start time)
+        self._rejoining = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"Dispatcher({self.consumer!r}, channels={sorted(self._channels)})"
@@ -122,6 +126,7 @@ class Dispatcher:
         """Create the consumer groups if needed and start both loops."""
         if self.running:
             return
+        self._resume_id = f"{await redis_now_ms(self._redis, self._keys)}-0"
         if await self._store.ensure_groups():
             await self._take_over_outages()
         self._tasks = [
@@ -205,8 +210,9 @@ class Dispatcher:
                 raise
             except ResponseError as exc:
                 episodes.failed(exc)
-                if "NOGROUP" in str(exc):
-                    await self._recreate_groups()
+                if is_lost_group(exc):
+                    with contextlib.suppress(*STORE_ERRORS):
+                        await self.rejoin()
                 await asyncio.sleep(ERROR_PAUSE_S)
             except (StoreUnavailable, RedisError, OSError, TimeoutError, NotifyError) as exc:
                 episodes.failed(exc)
@@ -215,12 +221,20 @@ class Dispatcher:
                 log.exception("notify %s: unexpected error; retrying", self.consumer)
                 await asyncio.sleep(ERROR_PAUSE_S)
 
-    async def _recreate_groups(self) -> None:
+    async def rejoin(self) -> None:
         """Redis lost the groups (restart without persistence, an empty replica): make them
-        again and take over the outages already going on, as a first start does."""
-        with contextlib.suppress(*STORE_ERRORS):
-            if await self._store.ensure_groups():
-                log.warning("notify %s: consumer group was gone; recreated", self.consumer)
+        again and take over the outages going on, as a first start does.
+
+        The events group starts after the newest transition this dispatcher applied
+        (or its start time): nothing is applied twice, nothing written since is skipped.
+        """
+        async with self._rejoining:
+            if await self._store.ensure_groups(events_from=self._resume_id):
+                log.warning(
+                    "notify %s: consumer group was gone; recreated after %s",
+                    self.consumer,
+                    self._resume_id,
+                )
                 await self._take_over_outages()
 
     def stalled_s(self) -> float:
@@ -257,6 +271,8 @@ class Dispatcher:
     async def apply(self, entries: list[Entry]) -> list[Notification]:
         """Apply stream entries (transitions) to the incidents; queue and return what they decided."""
         transitions = []
+        for entry_id, _ in entries:
+            self._resume_id = newer_id(self._resume_id, entry_id)
         for entry_id, fields in entries:
             try:
                 transitions.append(Transition.from_fields(fields, event_id=entry_id))

@@ -49,6 +49,17 @@ def _id_key(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+def is_lost_group(exc: ResponseError) -> bool:
+    """Redis answered that the stream or its consumer group is gone (its data was lost)."""
+    message = str(exc)
+    return message.startswith("NOGROUP") or "no longer exists" in message
+
+
+def newer_id(a: str, b: str) -> str:
+    """The later of two stream entry ids."""
+    return max(a, b, key=_id_key)
+
+
 def text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
@@ -82,14 +93,15 @@ class NotifyStore:
 
     # -- consumer groups -----------------------------------------------------------
 
-    async def ensure_groups(self) -> bool:
-        """Create the groups: on `events` from now on ('$'), on the outbox from its start.
+    async def ensure_groups(self, events_from: str = "$") -> bool:
+        """Create the groups: on `events` after `events_from` (default: from now on),
+        on the outbox from its start. Groups that exist are left as they are.
 
         True if this call created the `events` group: the first notifier ever to
         start, which must then take over the outages already going on (`down_now`).
         """
         group, created = self._keys.notify_group, False
-        for stream, start in ((self._keys.events, "$"), (self._keys.notify_outbox, "0")):
+        for stream, start in ((self._keys.events, events_from), (self._keys.notify_outbox, "0")):
             try:
                 await self._redis.xgroup_create(stream, group, id=start, mkstream=True)
                 created = created or stream == self._keys.events
