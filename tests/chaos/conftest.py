@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,16 @@ def private_redis(tmp_path: Path) -> Iterator[RedisProcess]:
         yield process
     finally:
         process.stop()
+
+
+async def until(condition: Callable[[], bool], timeout_s: float, what: str) -> float:
+    """Poll a (sync) `condition` until it holds; seconds taken; fails after `timeout_s`."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout_s:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(0.01)
+    return time.monotonic() - start
 
 
 def url_of(process: RedisProcess) -> str:

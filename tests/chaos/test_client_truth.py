@@ -23,7 +23,7 @@ from routeguard.config import Catalog, parse_catalog
 from routeguard.heartbeat import beat
 from routeguard.outcomes import Outcome
 
-from .conftest import url_of
+from .conftest import until, url_of
 
 CATALOG_TEXT = """
 providers:
@@ -38,15 +38,6 @@ RESYNC_S = 2.0
 
 def catalog() -> Catalog:
     return parse_catalog(CATALOG_TEXT, "test.yaml")
-
-
-async def until(condition, timeout_s: float, what: str) -> float:  # type: ignore[no-untyped-def]
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout_s:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.01)
-    return time.monotonic() - start
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -26,6 +26,7 @@ from routeguard.outcomes import Outcome
 from routeguard.sim import SimProvider
 
 from .blackhole import BlackholeProxy
+from .conftest import until
 
 pytestmark = pytest.mark.redis
 
@@ -53,15 +54,6 @@ async def proxy(private_redis: RedisProcess) -> AsyncIterator[BlackholeProxy]:
 async def sim() -> AsyncIterator[SimProvider]:
     async with SimProvider("a", "openai", ("x",), KEY, "openai") as running:
         yield running
-
-
-async def until(condition, timeout_s: float, what: str) -> float:  # type: ignore[no-untyped-def]
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout_s:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.01)
-    return time.monotonic() - start
 
 
 class Caller:
