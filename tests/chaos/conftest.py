@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import subscribed
 from ha.topology import RedisProcess, free_port, require_binaries
+from redis.asyncio import Redis
+
+from routeguard.breaker import Keys
 
 
 @pytest.fixture
@@ -24,15 +26,11 @@ def private_redis(tmp_path: Path) -> Iterator[RedisProcess]:
         process.stop()
 
 
-async def until(condition: Callable[[], bool], timeout_s: float, what: str) -> float:
-    """Poll a (sync) `condition` until it holds; seconds taken; fails after `timeout_s`."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout_s:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.01)
-    return time.monotonic() - start
-
-
 def url_of(process: RedisProcess) -> str:
     return f"redis://127.0.0.1:{process.port}/0"
+
+
+async def listening(process: RedisProcess, keys: Keys) -> None:
+    """Until a client subscribes to `keys`' transitions on `process`: no settling sleep."""
+    async with Redis.from_url(url_of(process)) as redis:
+        await subscribed(redis, keys.transitions_channel)

@@ -13,6 +13,7 @@ import logging
 import time
 
 import pytest
+from conftest import eventually
 from ha.topology import RedisProcess
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -23,7 +24,7 @@ from routeguard.config import Catalog, parse_catalog
 from routeguard.heartbeat import beat
 from routeguard.outcomes import Outcome
 
-from .conftest import until, url_of
+from .conftest import listening, url_of
 
 CATALOG_TEXT = """
 providers:
@@ -62,7 +63,7 @@ async def test_an_idle_client_on_a_healthy_redis_is_never_degraded(
             while time.monotonic() < deadline:
                 samples += 1
                 degraded += health.degraded
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.1)  # sampling: idle time passing is the test
             episodes = registry.get_sample_value("routeguard_client_degraded_episodes_total")
     print(f"\nidle {IDLE_S:.0f} s: {degraded} degraded of {samples} samples")
     assert samples > IDLE_S * 5
@@ -84,17 +85,21 @@ async def test_a_killed_redis_is_seen_within_3_s_and_its_return_within_one_resyn
         registry=registry,
         resync_s=RESYNC_S,
     ) as health:
-        await asyncio.sleep(0.5)  # settled: subscribed and idle
+        await listening(private_redis, Keys("rgtest-killed"))
         assert not health.degraded
         private_redis.kill()
-        detect_s = await until(lambda: health.degraded, 3.0, "the client to notice the kill")
+        detect_s = await eventually(
+            lambda: health.degraded, timeout_s=3.0, what="the client to notice the kill"
+        )
         for _ in range(20):  # the request path never raises while Redis is gone
             assert list(health.candidates("m"))
             health.report("a/x", Outcome.OK, latency_s=0.01)
         assert registry.get_sample_value("routeguard_client_degraded") == 1
         private_redis.start()
         private_redis.wait_ready()
-        back_s = await until(lambda: not health.degraded, RESYNC_S + 1.0, "the client to recover")
+        back_s = await eventually(
+            lambda: not health.degraded, timeout_s=RESYNC_S + 1.0, what="the client to recover"
+        )
         assert registry.get_sample_value("routeguard_client_degraded") == 0
         assert registry.get_sample_value("routeguard_client_degraded_episodes_total") == 1
     record_property("degraded_after_kill_s", round(detect_s, 3))
@@ -112,11 +117,13 @@ async def test_a_frozen_redis_is_seen_by_the_subscription_ping(
     async with HealthClient.from_url(
         url_of(private_redis), config=catalog(), key_prefix="rgtest-frozen", resync_s=60
     ) as health:
-        await asyncio.sleep(0.5)
+        await listening(private_redis, Keys("rgtest-frozen"))  # the PING runs on this link
         private_redis.proc.send_signal(19)  # SIGSTOP
         try:
-            await until(lambda: health.degraded, 5.0, "the PING deadline to notice")
+            await eventually(
+                lambda: health.degraded, timeout_s=5.0, what="the PING deadline to notice"
+            )
             assert list(health.candidates("m")) == ["a/x", "b/x"]
         finally:
             private_redis.proc.send_signal(18)  # SIGCONT
-        await until(lambda: not health.degraded, 5.0, "the client to recover")
+        await eventually(lambda: not health.degraded, timeout_s=5.0, what="the client to recover")

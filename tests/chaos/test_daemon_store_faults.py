@@ -14,7 +14,8 @@ import time
 
 import httpx
 import pytest
-from e2e.daemon_helpers import catalog_from, running_daemon, wait_for
+from conftest import eventually
+from e2e.daemon_helpers import catalog_from, running_daemon
 from e2e.test_notify_daemon import ENV, Receiver, receiving, sim_catalog_text
 from ha.topology import RedisProcess
 from redis.asyncio import Redis
@@ -75,7 +76,7 @@ async def test_a_frozen_redis_gets_503_within_2_s_on_every_read_path(
         async def ready() -> bool:
             return (await client.get(daemon.http_url + "/readyz")).status_code == 200
 
-        await wait_for(ready, timeout_s=10, what="/readyz green again")
+        await eventually(ready, timeout_s=10, what="/readyz green again")
         after = await client.get(daemon.http_url + "/metrics")
         assert "routeguard_store_up 1.0" in after.text
 
@@ -91,21 +92,21 @@ async def test_redis_killed_for_5_s_is_a_few_warning_lines_and_no_traceback(
             httpx.AsyncClient() as client,
         ):
             private_redis.kill()
-            await asyncio.sleep(5)  # the outage itself: every loop keeps failing meanwhile
+            await asyncio.sleep(5)  # the outage itself (the behaviour): every loop keeps failing
             private_redis.start()
             private_redis.wait_ready()
 
             async def ready() -> bool:
                 return (await client.get(daemon.http_url + "/readyz")).status_code == 200
 
-            await wait_for(ready, timeout_s=15, what="the daemon to be ready again")
+            await eventually(ready, timeout_s=15, what="the daemon to be ready again")
             await sim["oa"].down()
 
             async def opened() -> bool:
                 routes = (await client.get(daemon.http_url + "/v1/routes")).json()["routes"]
                 return bool(routes[0]["state"] == "open")
 
-            await wait_for(opened, timeout_s=15, what="a transition after Redis came back")
+            await eventually(opened, timeout_s=15, what="a transition after Redis came back")
     ours = [r for r in caplog.records if r.name.startswith("routeguard")]
     assert [r.getMessage() for r in ours if r.exc_info] == []
     warnings = [r.getMessage() for r in ours if r.levelno >= logging.WARNING]
@@ -120,7 +121,11 @@ async def test_a_redis_that_lost_its_data_still_pages(
         receiving(Receiver()) as rx,
         running_daemon(catalog_from(sim_catalog_text(sim, rx.url)), redis_url, keys, env=ENV),
     ):
-        await asyncio.sleep(1.0)  # the notifier is reading its group
+
+        async def reading() -> bool:  # XREADGROUP made the notifier a consumer of its group
+            return bool(await redis_client.xinfo_consumers(keys.events, keys.notify_group))
+
+        await eventually(reading, timeout_s=5, what="the notifier reading its group")
         lost = [key async for key in redis_client.scan_iter(match=f"{keys.tag}*")]
         assert keys.events.encode() in lost
         await redis_client.delete(*lost)  # what a restart without persistence leaves
@@ -129,7 +134,7 @@ async def test_a_redis_that_lost_its_data_still_pages(
         async def paged() -> bool:
             return "incident.triggered" in rx.types()
 
-        await wait_for(paged, timeout_s=20, what="the page after the groups were lost")
+        await eventually(paged, timeout_s=20, what="the page after the groups were lost")
 
 
 async def test_readiness_sees_a_notifier_that_stopped_making_rounds(
@@ -144,7 +149,9 @@ async def test_readiness_sees_a_notifier_that_stopped_making_rounds(
     ):
         notifier = daemon.notifier
         assert notifier is not None
-        await asyncio.sleep(2.5)  # idle rounds (nothing to read) count as progress
+        # Time passing with nothing to read is the behaviour under test: past the 2 s
+        # bound, idle rounds must still count as progress.
+        await asyncio.sleep(2.5)
         assert notifier.stalled_s() < 2.0
         assert (await client.get(daemon.http_url + "/readyz")).status_code == 200
         monkeypatch.setattr(notifier, "stalled_s", lambda: 60.0)

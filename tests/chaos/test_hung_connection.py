@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from conftest import eventually
 from e2e.daemon_helpers import catalog_from, running_daemon
 from ha.topology import RedisProcess
 
@@ -26,7 +27,7 @@ from routeguard.outcomes import Outcome
 from routeguard.sim import SimProvider
 
 from .blackhole import BlackholeProxy
-from .conftest import until
+from .conftest import listening
 
 pytestmark = pytest.mark.redis
 
@@ -77,10 +78,11 @@ class Caller:
                     self.latencies_us.append(took_us)
             except Exception as exc:
                 self.exceptions.append(exc)
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.005)  # the caller's request rate, not a wait
 
 
 async def test_a_hung_redis_link_degrades_the_worker_within_5_s_and_it_routes_from_memory(
+    private_redis: RedisProcess,
     proxy: BlackholeProxy,
     sim: SimProvider,
     record_property,  # type: ignore[no-untyped-def]
@@ -92,17 +94,22 @@ async def test_a_hung_redis_link_degrades_the_worker_within_5_s_and_it_routes_fr
         caller = Caller(health)
         loop = asyncio.create_task(caller.run())
         try:
-            await asyncio.sleep(2 * RESYNC_S)  # settled: resynced and PINGed through the proxy
+            await listening(private_redis, Keys("rgchaos-hung"))  # subscribed through the proxy
             assert not health.degraded
             proxy.hang()
-            degraded_s = await until(lambda: health.degraded, DEGRADED_BOUND_S, "degraded")
+            degraded_s = await eventually(
+                lambda: health.degraded, timeout_s=DEGRADED_BOUND_S, what="degraded"
+            )
             caller.measuring = True
-            await asyncio.sleep(1.0)  # the request path while every Redis command would hang
+            # The behaviour under test is this second: the request path while Redis hangs.
+            await asyncio.sleep(1.0)
             caller.measuring = False
             hung_latencies = sorted(caller.latencies_us)
             proxy.heal()
-            healed_s = await until(
-                lambda: not health.degraded, RESYNC_S + PING_DEADLINE_S + 1.0, "recovery"
+            healed_s = await eventually(
+                lambda: not health.degraded,
+                timeout_s=RESYNC_S + PING_DEADLINE_S + 1.0,
+                what="recovery",
             )
         finally:
             loop.cancel()
@@ -150,11 +157,13 @@ async def test_the_daemon_on_a_hung_redis_link_still_answers_readyz_and_routes(
         readyz_s, readyz_status = await timed_get(daemon.http_url + "/readyz")
         routes_s, routes_status = await timed_get(daemon.http_url + "/v1/routes")
         proxy.heal()
-        started = time.monotonic()
-        while (await timed_get(daemon.http_url + "/readyz"))[1] != 200:
-            assert time.monotonic() - started < 15, "the daemon did not become ready again"
-            await asyncio.sleep(0.1)
-        ready_again_s = time.monotonic() - started
+
+        async def ready() -> bool:
+            return (await timed_get(daemon.http_url + "/readyz"))[1] == 200
+
+        ready_again_s = await eventually(
+            ready, timeout_s=15, what="the daemon to be ready again", interval_s=0.1
+        )
     figures = {
         "readyz_while_hung_s": round(readyz_s, 3),
         "readyz_while_hung_status": readyz_status,

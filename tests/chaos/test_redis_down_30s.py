@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from conftest import eventually
 from e2e.daemon_helpers import catalog_from, running_daemon
 from ha.topology import RedisProcess
 from prometheus_client import CollectorRegistry
@@ -60,18 +61,6 @@ class Worker:
     calls: dict[str, int] = field(default_factory=dict)
 
 
-def until(condition, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
-    async def wait() -> float:
-        start = time.monotonic()
-        while not await condition():
-            if time.monotonic() - start > timeout_s:
-                raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-            await asyncio.sleep(0.02)
-        return time.monotonic() - start
-
-    return wait()
-
-
 async def call_provider(http: httpx.AsyncClient, sim: SimCluster, route: str) -> Outcome:
     """One real completion call to the simulated provider behind `route`."""
     provider, model = route.split("/", 1)
@@ -101,7 +90,7 @@ async def request_loop(worker: Worker, sim: SimCluster, http: httpx.AsyncClient)
             worker.health.report(route, outcome, latency_s=time.monotonic() - started)
         except Exception as exc:
             worker.caller_exceptions.append(exc)
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.02)  # the request rate of one worker, not a wait
 
 
 @pytest.fixture
@@ -129,7 +118,9 @@ async def views_match_redis(health: HealthClient, store: BreakerStore) -> bool:
 
 
 async def wait_resynced(worker: Worker, store: BreakerStore, since: float) -> float:
-    await until(lambda: views_match_redis(worker.health, store), 10, "the worker to resync")
+    await eventually(
+        lambda: views_match_redis(worker.health, store), timeout_s=10, what="the worker to resync"
+    )
     return time.monotonic() - since
 
 
@@ -204,27 +195,31 @@ async def _scenario(
         await daemon.store.force(route, "open", "chaos: history before the outage")
         await daemon.store.force(route, "auto", "chaos: history before the outage")
     for worker in workers:
-        await until(lambda w=worker: views_match_redis(w.health, store), 5, "views before")
+        await eventually(
+            lambda w=worker: views_match_redis(w.health, store), timeout_s=5, what="views before"
+        )
         assert next(iter(worker.health.candidates("m"))) == PREFERRED
 
     redis.kill()
     killed = time.monotonic()
     for worker in workers:
-        await until(lambda w=worker: _true(w.health.degraded), 5, "the workers to degrade")
+        await eventually(
+            lambda w=worker: w.health.degraded, timeout_s=5, what="the workers to degrade"
+        )
     stale_at_kill = max(w.health.staleness_s() for w in workers)
     async with httpx.AsyncClient() as admin:
         (await admin.post(f"{cluster.admin_url}/providers/p/down")).raise_for_status()
     went_down = time.monotonic()
     skipped_after = []
     for worker in workers:
-        await until(
-            lambda w=worker: _true(next(iter(w.health.candidates("m"))) == FALLBACK),
-            5,
-            "the local breaker to stop offering the dead provider",
+        await eventually(
+            lambda w=worker: next(iter(w.health.candidates("m"))) == FALLBACK,
+            timeout_s=5,
+            what="the local breaker to stop offering the dead provider",
         )
         skipped_after.append(round(time.monotonic() - went_down, 3))
     calls_to_dead = {id(w): w.calls.get(PREFERRED, 0) for w in workers}
-    await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - killed)))
+    await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - killed)))  # the outage lasts
     stale_at_end = min(w.health.staleness_s() for w in workers)
     # While Redis is gone the local breaker lets only its own trials through to the
     # dead route: one per open period (open_s, doubling), never the request stream.
@@ -238,20 +233,34 @@ async def _scenario(
     redis.wait_ready()
     answered = time.monotonic()
     resync = sorted(await asyncio.gather(*(wait_resynced(w, store, answered) for w in workers)))
-    await until(lambda: _is(store, PREFERRED, BreakerState.OPEN), 10, "the dead route to reopen")
+    await eventually(
+        lambda: _is(store, PREFERRED, BreakerState.OPEN),
+        timeout_s=10,
+        what="the dead route to reopen",
+    )
     reopened = time.monotonic() - answered
     for worker in workers:
-        await until(lambda w=worker: views_match_redis(w.health, store), 5, "views after reopen")
+        await eventually(
+            lambda w=worker: views_match_redis(w.health, store),
+            timeout_s=5,
+            what="views after reopen",
+        )
 
     async with httpx.AsyncClient() as admin:
         (await admin.post(f"{cluster.admin_url}/providers/p/up")).raise_for_status()
     healed = time.monotonic()
     status = await store.state(PREFERRED)
     wedge_bound = max(0.0, (status.open_until_ms - status.now_ms) / 1000) + 3.0
-    await until(lambda: _all_closed(store), wedge_bound, "every route to close after healing")
+    await eventually(
+        lambda: _all_closed(store), timeout_s=wedge_bound, what="every route to close after healing"
+    )
     closed_after = time.monotonic() - healed
     for worker in workers:
-        await until(lambda w=worker: views_match_redis(w.health, store), 5, "views at the end")
+        await eventually(
+            lambda w=worker: views_match_redis(w.health, store),
+            timeout_s=5,
+            what="views at the end",
+        )
 
     events = await store.events(count=10_000)
     versions: dict[str, list[int]] = {}
@@ -274,10 +283,6 @@ async def _scenario(
         "transitions_lost": sum(len(v) for v in lost.values()),
         "wedged_routes": 0,
     }
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def _is(store: BreakerStore, route: str, state: BreakerState) -> bool:

@@ -26,6 +26,7 @@ from typing import IO
 
 import httpx
 import pytest
+from conftest import eventually
 from ha.topology import RedisProcess, free_port
 from redis.asyncio import Redis
 
@@ -119,15 +120,6 @@ def replicas(private_redis: RedisProcess) -> Iterator[list[Replica]]:
             replica.stop()
 
 
-async def until(condition, timeout_s: float, what: str) -> float:  # type: ignore[no-untyped-def]
-    start = time.monotonic()
-    while not await condition():
-        if time.monotonic() - start > timeout_s:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.02)
-    return time.monotonic() - start
-
-
 async def lease_holders(redis: Redis, keys: Keys) -> dict[str, str]:
     """Probe job -> the replica id holding its lease now."""
     holders = {}
@@ -164,14 +156,18 @@ async def test_a_sigkilled_replica_holding_leases_is_replaced_within_lease_ttl_p
         for name in ("a", "b"):
             replicas.append(start_replica(tmp_path, name, catalog, url, keys.prefix))
         for replica in replicas:
-            await until(lambda r=replica: asyncio.to_thread(r.ready), 30, "both replicas ready")
+            await eventually(
+                lambda r=replica: asyncio.to_thread(r.ready),
+                timeout_s=30,
+                what="both replicas ready",
+            )
         ids = {r.replica_id(): r for r in replicas}
         assert None not in ids and len(ids) == 2, ids
 
         async def both_hold_leases() -> bool:
             return set((await lease_holders(redis, keys)).values()) == set(ids)
 
-        await until(both_hold_leases, 10, "both replicas to hold probe leases")
+        await eventually(both_hold_leases, timeout_s=10, what="both replicas to hold probe leases")
         held = await lease_holders(redis, keys)
         victim_id = max(ids, key=lambda i: sum(h == i for h in held.values()))
         victim_jobs = sorted(m for m, h in held.items() if h == victim_id)
@@ -185,7 +181,9 @@ async def test_a_sigkilled_replica_holding_leases_is_replaced_within_lease_ttl_p
             starts = await probe_starts(redis, keys)
             return all(starts.get(f"sim/{m}", 0) > killed_wall for m in MODELS)
 
-        seen_s = await until(every_route_probed_since_the_kill, 10, "the survivor to take over")
+        seen_s = await eventually(
+            every_route_probed_since_the_kill, timeout_s=10, what="the survivor to take over"
+        )
         starts = await probe_starts(redis, keys)
         takeover_s = max(starts[f"sim/{m}"] for m in MODELS) - killed_wall
         victims_takeover_s = max(starts[f"sim/{m}"] for m in victim_jobs) - killed_wall
@@ -194,7 +192,9 @@ async def test_a_sigkilled_replica_holding_leases_is_replaced_within_lease_ttl_p
             holders = await lease_holders(redis, keys)
             return len(holders) == len(MODELS) and set(holders.values()) == {survivor_id}
 
-        await until(survivor_holds_every_lease, 5, "the survivor to hold every lease")
+        await eventually(
+            survivor_holds_every_lease, timeout_s=5, what="the survivor to hold every lease"
+        )
         assert ids[survivor_id].proc.poll() is None, "the survivor must keep running"
         await redis.aclose()
     figures = {

@@ -28,10 +28,10 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import yaml
@@ -44,7 +44,7 @@ READY_TIMEOUT_S = 45.0
 PROMETHEUS_NAMES = ("prometheus",)
 ALERTMANAGER_NAMES = ("prometheus-alertmanager", "alertmanager")
 
-T = TypeVar("T")
+API_POLL_S = 0.25  # a wait that asks Prometheus: one API query a poll is plenty
 
 
 class StackError(RuntimeError):
@@ -413,21 +413,3 @@ class PromStack:
             if alert["labels"].get("alertname") == alertname
             and all(alert["labels"].get(k) == v for k, v in labels.items())
         ]
-
-
-async def eventually(
-    check: Callable[[], Awaitable[T | None]],
-    *,
-    timeout_s: float,
-    what: str,
-    interval_s: float = 0.25,
-) -> T:
-    """Await `check` until it answers something truthy, and return that; fail after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        answer = await check()
-        if answer:
-            return answer
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
-        await asyncio.sleep(interval_s)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import eventually
 from redis.asyncio import Redis
 
 from routeguard.breaker import Keys
@@ -24,7 +25,7 @@ from routeguard.daemon.app import Daemon
 from routeguard.sim import SimCluster, SimProvider
 
 from .daemon_helpers import catalog_from, running_daemon
-from .promstack import Notification, PromStack, eventually, shipped_rule_files
+from .promstack import API_POLL_S, Notification, PromStack, shipped_rule_files
 
 pytestmark = [pytest.mark.redis, pytest.mark.prometheus]
 
@@ -105,25 +106,30 @@ async def test_a_hard_down_provider_fires_route_open_through_alertmanager_and_re
         stack.set_targets("alerting", [_target(daemon)], {"test": "alerting"})
         try:
             await eventually(
-                lambda: _scraped(stack), timeout_s=30, what="Prometheus scraping the daemon"
+                lambda: _scraped(stack),
+                timeout_s=30,
+                what="Prometheus scraping the daemon",
+                interval_s=API_POLL_S,
             )
             assert not await stack.alerts("RouteOpen", **ROUTE), "nothing is down yet"
 
             hold = _for_seconds("RouteOpen")
             outage = time.monotonic()
             await cluster[DOWN].down()
-            firing = await eventually(
-                _route_open(stack, "firing"), timeout_s=hold + 60, what="RouteOpen firing"
+            firing = _route_open(stack, "firing")
+            await eventually(
+                firing, timeout_s=hold + 60, what="RouteOpen firing", interval_s=API_POLL_S
             )
             to_firing = time.monotonic() - outage
-            hook = await eventually(
-                _webhook(stack, "firing", since=outage),
-                timeout_s=30,
-                what="Alertmanager's webhook with RouteOpen firing",
+            webhook = _webhook(stack, "firing", since=outage)
+            await eventually(
+                webhook, timeout_s=30, what="Alertmanager's webhook with RouteOpen firing"
             )
+            hook = await webhook()
+            assert hook is not None
             to_webhook = hook.received_at - outage
 
-            [alert] = firing
+            [alert] = await firing() or []
             assert alert["labels"]["severity"] == "ticket"
             assert not await stack.alerts("RouteOpen", provider=HEALTHY), "only the down provider"
             [sent] = hook.alerts("RouteOpen", "firing", **ROUTE)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from conftest import eventually
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from routeguard.breaker import BreakerState, Keys
 from routeguard.daemon.metrics import DAEMON_LEVEL_METRICS
 
-from .daemon_helpers import ADMIN_TOKEN, catalog_from, route_states, running_daemon, wait_for
+from .daemon_helpers import ADMIN_TOKEN, catalog_from, route_states, running_daemon
 
 pytestmark = pytest.mark.redis
 
@@ -35,7 +36,7 @@ async def test_metrics_expose_the_contract_series_with_provider_and_model_labels
         async def opened() -> bool:
             return set((await route_states(daemon)).values()) != {BreakerState.CLOSED}
 
-        await wait_for(opened, timeout_s=15, what="the dead routes to open")
+        await eventually(opened, timeout_s=15, what="the dead routes to open")
         async with httpx.AsyncClient() as client:
             text = (await client.get(daemon.http_url + "/metrics")).text
     families = {f.name: f for f in text_string_to_metric_families(text)}

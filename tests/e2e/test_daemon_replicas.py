@@ -7,13 +7,14 @@ import asyncio
 import time
 
 import pytest
+from conftest import eventually
 from redis.asyncio import Redis
 
 from routeguard.breaker import Keys
 from routeguard.daemon.app import Daemon, DaemonOptions
 from routeguard.sim import SimProvider
 
-from .daemon_helpers import catalog_from, wait_for
+from .daemon_helpers import catalog_from
 
 pytestmark = pytest.mark.redis
 
@@ -55,9 +56,11 @@ async def test_two_replicas_probe_each_route_once_per_interval_and_survive_a_dea
         for replica in replicas:
             await replica.start()
         try:
-            await asyncio.sleep(2 * INTERVAL_S)  # both settled into their schedules
+            await eventually(  # past the start-up round: each route has had its first probe
+                lambda: min(_counts(sim).values()) >= 1, timeout_s=5, what="a first probe each"
+            )
             before, start = _counts(sim), time.monotonic()
-            await asyncio.sleep(10 * INTERVAL_S)
+            await asyncio.sleep(10 * INTERVAL_S)  # the window whose probes are counted
             elapsed = time.monotonic() - start
             shared = {m: n - before[m] for m, n in _counts(sim).items()}
             intervals = elapsed / INTERVAL_S
@@ -72,7 +75,7 @@ async def test_two_replicas_probe_each_route_once_per_interval_and_survive_a_dea
                 now = _counts(sim)
                 return all(now[m] > died[m] for m in MODELS)
 
-            took = await wait_for(
+            took = await eventually(
                 every_route_probed_again, timeout_s=5, what="the survivor to take over"
             )
             assert took <= INTERVAL_S * 1.1 + 0.5, f"takeover took {took:.2f}s"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from conftest import eventually
 from redis.asyncio import Redis
 
 from routeguard.breaker import BreakerState, Keys, Reason
@@ -12,7 +13,7 @@ from routeguard.config import Catalog
 from routeguard.daemon.app import Daemon
 from routeguard.sim import SimCluster, SimProvider
 
-from .daemon_helpers import catalog_from, get_json, route_states, running_daemon, wait_for
+from .daemon_helpers import catalog_from, get_json, route_states, running_daemon
 
 pytestmark = pytest.mark.redis
 
@@ -68,12 +69,12 @@ async def test_a_hard_down_provider_opens_its_routes_and_recovers_through_probes
     cluster: SimCluster, redis_url: str, keys: Keys, redis_client: Redis
 ) -> None:
     async with await _daemon(cluster, redis_url, keys) as daemon:
-        await wait_for(
+        await eventually(
             _state_is(daemon, "oa/gpt-4o", BreakerState.CLOSED), timeout_s=5, what="start"
         )
         await cluster["oa"].down()
         for route in ("oa/gpt-4o-mini", "oa/gpt-4o"):
-            await wait_for(
+            await eventually(
                 _state_is(daemon, route, BreakerState.OPEN), timeout_s=10, what=f"{route} open"
             )
         states = await route_states(daemon)
@@ -82,7 +83,7 @@ async def test_a_hard_down_provider_opens_its_routes_and_recovers_through_probes
 
         await cluster["oa"].up()
         for route in ("oa/gpt-4o-mini", "oa/gpt-4o"):
-            await wait_for(
+            await eventually(
                 _state_is(daemon, route, BreakerState.CLOSED), timeout_s=20, what=f"{route} closed"
             )
         assert daemon.store is not None
@@ -106,7 +107,7 @@ async def test_a_429_storm_holds_the_route_open_until_retry_after_and_is_not_dow
     async with await _daemon(cluster, redis_url, keys) as daemon:
         await cluster["an"].set_faults({"rate_limit": 1.0, "retry_after_s": 3})
         route = "an/claude-haiku-4-5"
-        await wait_for(
+        await eventually(
             _state_is(daemon, route, BreakerState.OPEN), timeout_s=10, what="rate-limited open"
         )
         assert daemon.store is not None
@@ -115,7 +116,7 @@ async def test_a_429_storm_holds_the_route_open_until_retry_after_and_is_not_dow
         assert 2500 <= status.open_until_ms - status.since_ms <= 3500
         assert status.window.failures == 0, "a 429 is capacity, not a failure"
         await cluster["an"].set_faults({})
-        await wait_for(
+        await eventually(
             _state_is(daemon, route, BreakerState.CLOSED), timeout_s=15, what="closed again"
         )
         providers = await get_json(daemon, "/v1/providers")
@@ -129,7 +130,9 @@ async def test_a_revoked_key_is_an_auth_error_not_an_outage(
     async with await _daemon(cluster, redis_url, keys) as daemon:
         await cluster["ge"].set_faults({"key_revoked": True})
         route = "ge/gemini-2.0-flash"
-        await wait_for(_state_is(daemon, route, BreakerState.OPEN), timeout_s=10, what="auth open")
+        await eventually(
+            _state_is(daemon, route, BreakerState.OPEN), timeout_s=10, what="auth open"
+        )
         assert daemon.store is not None
         status = await daemon.store.state(route)
         assert (status.reason, status.open_until_ms) == (Reason.AUTH_ERROR, 0)
@@ -138,7 +141,7 @@ async def test_a_revoked_key_is_an_auth_error_not_an_outage(
         [ge] = [p for p in providers["providers"] if p["provider"] == "ge"]  # type: ignore[index]
         assert ge["sla"]["1h"]["availability"] in (None, 1.0)
         await cluster["ge"].set_faults({})
-        await wait_for(
+        await eventually(
             _state_is(daemon, route, BreakerState.CLOSED), timeout_s=10, what="closed on success"
         )
 
@@ -154,7 +157,7 @@ async def test_five_percent_random_errors_open_nothing(
         async def enough_probes() -> bool:
             return sum(s.stats.total for s in cluster.values()) >= 400
 
-        await wait_for(enough_probes, timeout_s=30, what="400 probes")
+        await eventually(enough_probes, timeout_s=30, what="400 probes")
         assert set((await route_states(daemon)).values()) == {BreakerState.CLOSED}
         errors = sum(s.stats.count(served="server_error") for s in cluster.values())
         assert errors > 0, "the fault was injected"
@@ -165,10 +168,10 @@ async def test_one_model_down_opens_only_that_route(
 ) -> None:
     async with await _daemon(cluster, redis_url, keys) as daemon:
         await cluster["oa"].set_faults({"model_down": ["gpt-4o"]})
-        await wait_for(
+        await eventually(
             _state_is(daemon, "oa/gpt-4o", BreakerState.OPEN), timeout_s=10, what="gpt-4o open"
         )
-        await wait_for(
+        await eventually(
             _state_is(daemon, "oa/gpt-4o", BreakerState.OPEN), timeout_s=1, what="still open"
         )
         states = await route_states(daemon)

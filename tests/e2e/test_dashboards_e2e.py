@@ -29,6 +29,7 @@ import httpx
 import pytest
 import yaml
 from aiohttp import web
+from conftest import eventually
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis
@@ -40,7 +41,7 @@ from routeguard.config import Catalog
 from routeguard.sim import SimCluster, SimProvider
 
 from .daemon_helpers import catalog_from, running_daemon
-from .promstack import REPO, PromStack, eventually
+from .promstack import API_POLL_S, REPO, PromStack
 
 DASHBOARDS = REPO / "dashboards"
 PROVISIONING = DASHBOARDS / "provisioning"
@@ -299,11 +300,16 @@ async def _outage_and_recovery(stack: PromStack, cluster: SimCluster) -> None:
         f'routeguard_failovers_total{{provider="{DOWN}", public_model="chat", {seen}}}',
         f'routeguard_panic_total{{public_model="solo", {seen}}}',
     ):
-        await eventually(functools.partial(_present, stack, expr), timeout_s=45, what=expr)
+        await eventually(
+            functools.partial(_present, stack, expr), timeout_s=45, what=expr, interval_s=API_POLL_S
+        )
     await cluster[DOWN].up()
     back = f'routeguard_route_up{{provider="{DOWN}", {seen}}} == 1'
     await eventually(
-        lambda: _count_is(stack, back, 2), timeout_s=45, what=f"{DOWN} routes serving again"
+        lambda: _count_is(stack, back, 2),
+        timeout_s=45,
+        what=f"{DOWN} routes serving again",
+        interval_s=API_POLL_S,
     )
 
 
@@ -384,6 +390,7 @@ async def test_every_dashboard_query_returns_per_provider_data_from_prometheus(
                 lambda: _count_is(stack, 'routeguard_route_up{test="dashboards"} offset 20s', 5),
                 timeout_s=60,
                 what="20 s of scrapes of every route",
+                interval_s=API_POLL_S,
             )
             await _outage_and_recovery(stack, cluster)
             plan = []

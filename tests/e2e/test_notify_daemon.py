@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from conftest import eventually
 from redis.asyncio import Redis
 
 from routeguard.breaker import Keys
@@ -31,7 +32,7 @@ from routeguard.daemon.app import Daemon
 from routeguard.notify.signing import secret_key, verify
 from routeguard.sim import SimCluster, SimProvider
 
-from .daemon_helpers import ADMIN_TOKEN, catalog_from, get_json, running_daemon, wait_for
+from .daemon_helpers import ADMIN_TOKEN, HTTP_POLL_S, catalog_from, get_json, running_daemon
 
 pytestmark = pytest.mark.redis
 
@@ -137,13 +138,13 @@ async def test_an_outage_pages_and_its_recovery_resolves_through_the_daemon(
         async def paged() -> bool:
             return rx.types() == ["incident.triggered"]
 
-        await wait_for(paged, timeout_s=15, what="the page")
+        await eventually(paged, timeout_s=15, what="the page")
         await sim["oa"].up()
 
         async def resolved() -> bool:
             return rx.types() == ["incident.triggered", "incident.resolved"]
 
-        await wait_for(resolved, timeout_s=20, what="the resolve")
+        await eventually(resolved, timeout_s=20, what="the resolve")
         assert all(signed(h, b) for h, b in rx.arrivals)
         view: Any = await get_json(daemon, "/v1/notifications")
         assert view["enabled"] is True and view["channels"] == [{"name": "hook", "type": "webhook"}]
@@ -171,7 +172,7 @@ async def test_a_failing_receiver_shows_as_failed_in_the_api_and_the_metric_unti
             view: Any = await get_json(daemon, "/v1/notifications")
             return len(view["failed"]) == 1
 
-        await wait_for(failed, timeout_s=15, what="a kept failure")
+        await eventually(failed, timeout_s=15, what="a kept failure", interval_s=HTTP_POLL_S)
         view: Any = await get_json(daemon, "/v1/notifications")
         [failure] = view["failed"]
         assert (failure["error"], failure["attempts"], failure["action"]) == (
@@ -251,7 +252,7 @@ async def test_a_daemon_killed_with_sigkill_mid_delivery_delivers_after_restart(
             async def in_flight() -> bool:
                 return len(rx.arrivals) >= 1
 
-            await wait_for(in_flight, timeout_s=30, what="the trigger in flight")
+            await eventually(in_flight, timeout_s=30, what="the trigger in flight")
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
@@ -262,7 +263,7 @@ async def test_a_daemon_killed_with_sigkill_mid_delivery_delivers_after_restart(
             async def redelivered() -> bool:
                 return len(rx.arrivals) >= 2
 
-            await wait_for(redelivered, timeout_s=30, what="the trigger after the restart")
+            await eventually(redelivered, timeout_s=30, what="the trigger after the restart")
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(timeout=20)

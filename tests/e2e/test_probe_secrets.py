@@ -14,6 +14,7 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 from aiohttp import web
+from conftest import eventually
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -21,7 +22,7 @@ from redis.asyncio import Redis
 
 from routeguard.breaker import Keys
 
-from .daemon_helpers import catalog_from, running_daemon, wait_for
+from .daemon_helpers import catalog_from, running_daemon
 from .loopback import Loopback, loopback_provider
 
 pytestmark = pytest.mark.redis
@@ -99,7 +100,7 @@ async def test_a_key_echoed_back_in_any_shape_appears_nowhere(
             async def every_shape_served() -> bool:
                 return _served(provider) >= 10
 
-            await wait_for(every_shape_served, timeout_s=15, what="every echo shape served")
+            await eventually(every_shape_served, timeout_s=15, what="every echo shape served")
             async with httpx.AsyncClient() as client:
                 answers = [
                     (await client.get(daemon.http_url + path)).text

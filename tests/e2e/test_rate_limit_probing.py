@@ -10,11 +10,12 @@ import time
 
 import pytest
 from aiohttp import web
+from conftest import eventually
 from redis.asyncio import Redis
 
 from routeguard.breaker import Keys
 
-from .daemon_helpers import catalog_from, running_daemon, wait_for
+from .daemon_helpers import catalog_from, running_daemon
 from .loopback import loopback_provider
 
 pytestmark = pytest.mark.redis
@@ -71,7 +72,7 @@ async def _watch(provider_url: str, tiers: str, redis_url: str, keys: Keys) -> N
             return time.monotonic() >= started + OBSERVE_S
 
         # The bound is on what happens in the whole window, so the wait is the window.
-        await wait_for(window_over, timeout_s=OBSERVE_S + 1, what="the observation window")
+        await eventually(window_over, timeout_s=OBSERVE_S + 1, what="the observation window")
 
 
 async def test_a_6ms_reset_hint_opens_for_a_growing_floor_not_6ms(

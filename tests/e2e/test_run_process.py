@@ -8,11 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import eventually_sync
 
 from routeguard.breaker import Keys
 
@@ -67,16 +67,13 @@ def test_sigterm_stops_a_running_daemon_cleanly_and_an_embedded_redis_is_announc
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.fail("the daemon did not become ready")
-            time.sleep(0.1)
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                pytest.fail(f"the daemon exited with {proc.returncode} before it was ready")
+            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+
+        eventually_sync(ready, timeout_s=30, what="the daemon to become ready", interval_s=0.1)
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=20)
     finally:

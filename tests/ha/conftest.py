@@ -23,7 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _started(topology: T) -> Iterator[T]:
     try:
         topology.start()
-    except TopologyError as exc:
+    except (TopologyError, AssertionError) as exc:  # AssertionError: a wait timed out
         logs = topology.logs()
         topology.stop()
         pytest.fail(f"the Redis topology did not start: {exc}\n{logs}", pytrace=False)

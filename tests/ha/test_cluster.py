@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +9,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from e2e.daemon_helpers import catalog_from, running_daemon, wait_for
+from conftest import eventually
+from e2e.daemon_helpers import catalog_from, running_daemon
 
 from routeguard import HealthClient
 from routeguard.breaker import BreakerState, BreakerStore, Keys, Reason
@@ -82,12 +82,15 @@ async def test_every_breaker_script_runs_on_a_cluster(store: BreakerStore) -> No
 
 
 async def _tick_until_half_open(store: BreakerStore) -> list[object]:
-    for _ in range(100):  # open_s is 0.2 s (plus jitter): within a few seconds at most
-        moved = await store.tick()
-        if moved:
-            return list(moved)
-        await asyncio.sleep(0.05)
-    raise AssertionError("the open route never became half-open")
+    moved: list[object] = []
+
+    async def ticked() -> bool:
+        moved.extend(await store.tick())
+        return bool(moved)
+
+    # open_s is 0.2 s (plus jitter): within a few seconds at most
+    await eventually(ticked, timeout_s=5, what="the open route to become half-open")
+    return moved
 
 
 async def test_a_subscriber_on_any_node_hears_a_transition(
@@ -163,9 +166,9 @@ async def test_a_daemon_on_a_cluster_opens_a_route_notifies_and_a_worker_hears_i
                 async def notified() -> bool:
                     return bool(bodies)
 
-                await wait_for(worker_sees_open, timeout_s=15, what="the worker to hear open")
+                await eventually(worker_sees_open, timeout_s=15, what="the worker to hear open")
                 assert not worker.degraded
-                await wait_for(notified, timeout_s=15, what="the notifier's webhook")
+                await eventually(notified, timeout_s=15, what="the notifier's webhook")
             finally:
                 await worker.close()
     assert ROUTE in json.dumps(bodies[0])

@@ -8,14 +8,15 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from e2e.daemon_helpers import catalog_from, running_daemon, wait_for
+from conftest import eventually, eventually_sync
+from e2e.daemon_helpers import catalog_from, running_daemon
 
 from routeguard import HealthClient
 from routeguard.breaker import BreakerState, BreakerStore, Keys, Transition
 from routeguard.config.policies import BreakerSettings
 from routeguard.sim import SimCluster, SimProvider
 
-from .topology import ReplicatedPair, SentinelTopology, wait_until
+from .topology import ReplicatedPair, SentinelTopology
 
 pytestmark = [pytest.mark.ha, pytest.mark.redis]
 
@@ -58,7 +59,7 @@ async def test_a_master_crash_keeps_the_route_history_and_workers_follow_the_new
         await worker.start()
         try:
             await provider.down()
-            await wait_for(
+            await eventually(
                 lambda: _worker_sees(worker, BreakerState.OPEN), timeout_s=15, what="open"
             )
             before = _route_events(await store.events(count=1000))
@@ -67,14 +68,14 @@ async def test_a_master_crash_keeps_the_route_history_and_workers_follow_the_new
             await provider.up()
             killed_at = time.monotonic()
             topology.master.kill()
-            failover_s = await asyncio.to_thread(
-                wait_until,
+            failover_s = await asyncio.to_thread(  # the condition blocks: off the event loop
+                eventually_sync,
                 lambda: topology.master_port() == topology.replica.port,
                 timeout_s=30,
                 what="the sentinels to promote the replica",
             )
             first_s = await _first_new_transition(store, before[-1].version, killed_at)
-            await wait_for(
+            await eventually(
                 lambda: _worker_sees(worker, BreakerState.CLOSED), timeout_s=20, what="closed"
             )
 
@@ -109,23 +110,18 @@ def _wait_replicated(topology: ReplicatedPair, keys: Keys, last: Transition) -> 
             newest = replica.xrevrange(keys.events, count=1)
         return bool(newest) and newest[0][0].decode() >= (last.event_id or "")
 
-    wait_until(has_it, timeout_s=5, what="the replica to hold the last transition")
+    eventually_sync(has_it, timeout_s=5, what="the replica to hold the last transition")
 
 
 async def _first_new_transition(store: BreakerStore, last_version: int, since: float) -> float:
     """Seconds from `since` until the store shows the route's next version in the stream."""
-    deadline = since + 30
 
-    async def newer() -> bool:
-        try:
-            events = _route_events(await store.events(count=1000))
-        except Exception:  # the old master is gone: not there yet
-            return False
+    async def newer() -> bool:  # raises while the old master is gone: not there yet
+        events = _route_events(await store.events(count=1000))
         return any(e.version == last_version + 1 for e in events)
 
-    while not await newer():
-        assert time.monotonic() < deadline, "no transition within 30 s of the failover"
-        await asyncio.sleep(0.05)
+    left_s = since + 30 - time.monotonic()
+    await eventually(newer, timeout_s=left_s, what="a transition within 30 s of the failover")
     return time.monotonic() - since
 
 

@@ -14,13 +14,12 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import redis
+from conftest import eventually_sync
 
 SERVICE = "rgmaster"
 CLUSTER_BUS_OFFSET = 10_000
@@ -64,16 +63,6 @@ def _bindable(port: int) -> bool:
     return True
 
 
-def wait_until(condition: Callable[[], bool], *, timeout_s: float, what: str) -> float:
-    """Poll `condition` (sync) until it holds; seconds taken; TopologyError after `timeout_s`."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout_s:
-            raise TopologyError(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(0.05)
-    return time.monotonic() - start
-
-
 @dataclass
 class RedisProcess:
     """One redis-server (or sentinel) process on 127.0.0.1:`port`, in `workdir`."""
@@ -111,7 +100,7 @@ class RedisProcess:
     def wait_ready(self) -> None:
         if self.proc is None:
             raise TopologyError(f"redis on port {self.port} was never started")
-        wait_until(self.answers, timeout_s=START_TIMEOUT_S, what=f"redis on port {self.port}")
+        eventually_sync(self.answers, timeout_s=START_TIMEOUT_S, what=f"redis on port {self.port}")
 
     def kill(self) -> None:
         """SIGKILL: a crash, no shutdown save, no goodbye to replicas or sentinels."""
@@ -163,7 +152,7 @@ class ReplicatedPair:
             process.start()
         for process in self.processes:
             process.wait_ready()
-        wait_until(self._replica_in_sync, timeout_s=START_TIMEOUT_S, what="the replica's sync")
+        eventually_sync(self._replica_in_sync, timeout_s=START_TIMEOUT_S, what="the replica's sync")
 
     def _replica_in_sync(self) -> bool:
         """The replica acknowledges a write (online alone is not enough: its first ACKs lag)."""
@@ -200,7 +189,7 @@ class SentinelTopology(ReplicatedPair):
 
     def start(self) -> None:
         super().start()
-        wait_until(self._sentinels_agree, timeout_s=START_TIMEOUT_S, what="sentinels to meet")
+        eventually_sync(self._sentinels_agree, timeout_s=START_TIMEOUT_S, what="sentinels to meet")
 
     def _sentinels_agree(self) -> bool:
         """Every sentinel knows the replica and the two other sentinels (needed to fail over)."""
@@ -245,7 +234,7 @@ class ClusterTopology:
         done = subprocess.run(create, capture_output=True, timeout=30, check=False)
         if done.returncode != 0:
             raise TopologyError(f"redis-cli --cluster create failed: {done.stdout[-500:]!r}")
-        wait_until(self._cluster_ok, timeout_s=START_TIMEOUT_S, what="cluster_state:ok")
+        eventually_sync(self._cluster_ok, timeout_s=START_TIMEOUT_S, what="cluster_state:ok")
 
     def _cluster_ok(self) -> bool:
         for node in self.nodes:

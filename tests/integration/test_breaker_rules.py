@@ -7,6 +7,7 @@ import random
 import time
 
 import pytest
+from conftest import eventually
 from redis.asyncio import Redis
 
 from routeguard.breaker import BreakerState, BreakerStore, Keys, OutcomeBatch, Reason
@@ -14,7 +15,7 @@ from routeguard.config.policies import BreakerSettings
 from routeguard.errors import RouteError, StateError, StoreUnavailable
 from routeguard.outcomes import PROVIDER_FAILURES, Outcome
 
-from .breaker_helpers import ROUTE, make_store, wait_for
+from .breaker_helpers import ROUTE, make_store
 
 pytestmark = pytest.mark.redis
 
@@ -117,7 +118,7 @@ async def test_failures_leave_the_window_after_window_s(
         async def emptied() -> bool:
             return (await store.state(ROUTE)).window.calls == 0
 
-        await wait_for(emptied, timeout_s=2, what="the window to forget the failure")
+        await eventually(emptied, timeout_s=2, what="the window to forget the failure")
     finally:
         await store.aclose()
 
@@ -163,7 +164,7 @@ async def test_a_6ms_reset_hint_opens_for_the_floor_and_a_persisting_limit_doubl
                 await store.tick()
                 return (await store.state(ROUTE)).state == BreakerState.HALF_OPEN
 
-            await wait_for(half_open, timeout_s=2, what="the open time to end")
+            await eventually(half_open, timeout_s=2, what="the open time to end")
         assert opens == [50, 100, 150, 150]
         assert status.trips == 0
     finally:
@@ -201,6 +202,7 @@ async def test_tick_moves_expired_open_routes_to_half_open_and_returns_them(
     try:
         opened = await store.record(ROUTE, Outcome.CONNECT_ERROR)
         assert await store.tick() == []
+        # The open time running out is the rule under test: let it pass, then tick.
         await asyncio.sleep((opened.open_until_ms - opened.now_ms) / 1000 + 0.01)
         moved = await store.tick()
         assert [(t.route, t.to_state, t.reason) for t in moved] == [
@@ -219,7 +221,7 @@ async def test_a_failed_trial_reopens_for_the_same_open_time(
     store = make_store(redis_url, keys, settings)
     try:
         first = await store.record(ROUTE, Outcome.SERVER_ERROR)
-        await asyncio.sleep(0.06)
+        await asyncio.sleep(0.06)  # open_s (0.05) passes: the tick makes the trial
         await store.tick()
         again = await store.record(ROUTE, Outcome.SERVER_ERROR)
         assert (again.state, again.reason, again.trips) == (
@@ -332,7 +334,7 @@ async def test_a_client_clock_far_off_changes_nothing(
         assert server_before <= opened.since_ms <= server_after
         assert opened.open_until_ms - opened.since_ms < 250
         assert await store.tick() == [], "the open time is judged by the server's clock"
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.25)  # past open_s (0.2) by the server's clock, the rule under test
         assert [t.to_state for t in await store.tick()] == [BreakerState.HALF_OPEN]
     finally:
         await store.aclose()

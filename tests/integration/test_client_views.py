@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import shutil
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis as sync_redis
+from conftest import eventually, eventually_sync, subscribed
 from redis.asyncio import Redis
 
 from routeguard.breaker import BreakerState, BreakerStore, Keys
@@ -36,26 +38,16 @@ def catalog() -> Catalog:
     return parse_catalog(CATALOG_TEXT, "test.yaml")
 
 
-async def _until(condition, timeout_s: float, what: str) -> float:  # type: ignore[no-untyped-def]
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout_s:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.002)
-    return time.monotonic() - start
-
-
 # -- eight processes ------------------------------------------------------------
 
 
-def _worker(url: str, prefix: str, ready: mp.Queue, seen: mp.Queue) -> None:  # type: ignore[type-arg]
+def _worker(url: str, prefix: str, seen: mp.Queue) -> None:  # type: ignore[type-arg]
     async def run() -> None:
         async with HealthClient.from_url(url, config=catalog(), key_prefix=prefix) as health:
-            await asyncio.sleep(0.3)  # subscribed
-            ready.put(True)
-            deadline = time.monotonic() + 20
-            while health.view[ROUTE].version < 1 and time.monotonic() < deadline:
-                await asyncio.sleep(0.001)
+            with contextlib.suppress(AssertionError):  # the parent asserts on what it saw
+                await eventually(
+                    lambda: health.view[ROUTE].version >= 1, timeout_s=20, what="the transition"
+                )
             view = health.view[ROUTE]
             seen.put((time.time(), view.version, view.state.value))
 
@@ -71,21 +63,18 @@ def _cleanup(url: str, keys: Keys) -> None:
 
 def test_a_transition_made_in_one_process_reaches_eight_others(redis_url: str, keys: Keys) -> None:
     ctx = mp.get_context("fork")
-    ready, seen = ctx.Queue(), ctx.Queue()
-    procs = [
-        ctx.Process(target=_worker, args=(redis_url, keys.prefix, ready, seen)) for _ in range(8)
-    ]
+    seen = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(redis_url, keys.prefix, seen)) for _ in range(8)]
     for p in procs:
         p.start()
     try:
-        for _ in procs:
-            ready.get(timeout=30)
 
         async def force() -> float:
             store = BreakerStore.from_url(
                 redis_url, {r: s.breaker for r, s in catalog().routes.items()}, keys=keys
             )
-            try:
+            try:  # every worker is listening: the publication can reach all eight
+                await subscribed(store.redis, keys.transitions_channel, count=8, timeout_s=30)
                 started = time.time()
                 await store.force(ROUTE, "open", "fan-out test")
                 return started
@@ -113,7 +102,7 @@ async def test_old_or_duplicated_events_are_ignored(
     async with HealthClient.from_url(redis_url, config=catalog(), key_prefix=keys.prefix) as health:
         await health.store.force(ROUTE, "open", "one")
         await health.store.force(ROUTE, "closed", "two")
-        await _until(lambda: health.view[ROUTE].version == 2, 5, "version 2")
+        await eventually(lambda: health.view[ROUTE].version == 2, timeout_s=5, what="version 2")
         stale = {
             "route": ROUTE,
             "from": "closed",
@@ -124,9 +113,14 @@ async def test_old_or_duplicated_events_are_ignored(
             "at_ms": 1,
             "open_until_ms": 0,
         }
+        await subscribed(redis_client, keys.transitions_channel)  # else nothing is heard
         await redis_client.publish(keys.transitions_channel, json.dumps(stale))
         await redis_client.publish(keys.transitions_channel, json.dumps(stale | {"version": 2}))
-        await asyncio.sleep(0.2)
+        # A fresh transition of another route, published last on the same channel: once
+        # the view holds it, the two stale ones before it have been read (and ignored).
+        fence = stale | {"route": "b/x", "version": 1}
+        await redis_client.publish(keys.transitions_channel, json.dumps(fence))
+        await eventually(lambda: health.view["b/x"].version == 1, timeout_s=5, what="the fence")
         assert (health.view[ROUTE].version, health.view[ROUTE].state) == (
             2,
             BreakerState.FORCED_CLOSED,
@@ -145,7 +139,9 @@ async def test_a_lost_pubsub_message_is_repaired_by_the_resync(
             keys.state(ROUTE),
             mapping={"state": "open", "reason": "consecutive_failures", "version": 1},
         )
-        took = await _until(lambda: health.view[ROUTE].state == BreakerState.OPEN, 5, "the resync")
+        took = await eventually(
+            lambda: health.view[ROUTE].state == BreakerState.OPEN, timeout_s=5, what="the resync"
+        )
         assert took <= resync_s + 0.3
         assert list(health.candidates("m")) == ["b/x"]
 
@@ -189,15 +185,11 @@ class PrivateRedis:
             "no",
         ]
         self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if sync_redis.Redis(port=self.port, socket_connect_timeout=0.2).ping():
-                    return
-            except (sync_redis.RedisError, OSError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        eventually_sync(self._answers, timeout_s=10, what=f"redis-server on port {self.port}")
+
+    def _answers(self) -> bool:
+        with sync_redis.Redis(port=self.port, socket_connect_timeout=0.2) as client:
+            return bool(client.ping())
 
     def kill(self) -> None:
         if self._proc is not None:
@@ -224,23 +216,35 @@ async def test_redis_killed_mid_run_fails_static_then_reconciles(
     ) as health:
         assert list(health.candidates("m")) == ["a/x", "b/x"]
         private_redis.kill()
-        await _until(lambda: health.degraded, 5, "the client to notice")  # resync fails
+        await eventually(
+            lambda: health.degraded, timeout_s=5, what="the client to notice"
+        )  # resync fails
 
         for _ in range(5):  # callers see no exception
             health.report(ROUTE, Outcome.CONNECT_ERROR, latency_s=0.01)
         assert health.view[ROUTE].state == BreakerState.OPEN, "the local breaker opened it"
-        await asyncio.sleep(2.5)  # past local suspicion: only the local breaker holds it
+        await eventually(  # past local suspicion: only the local breaker holds it now
+            lambda: not health.view.suspected(ROUTE, time.time()),
+            timeout_s=5,
+            what="the local suspicion to end",
+        )
         assert list(health.candidates("m")) == ["b/x"]
 
         private_redis.start()  # empty: it kept nothing
-        await _until(lambda: not health.degraded, 10, "Redis to be back")
+        await eventually(lambda: not health.degraded, timeout_s=10, what="Redis to be back")
+
         # The outcomes seen while Redis was away were kept and are flushed now:
         # the fleet opens the route too, and the view follows the fleet state.
-        deadline = time.monotonic() + 5
-        while (fleet := await health.store.state(ROUTE)).state != BreakerState.OPEN:
-            assert time.monotonic() < deadline, fleet
-            await asyncio.sleep(0.05)
-        await _until(lambda: health.view[ROUTE].version == fleet.version, 5, "the view to follow")
+        async def fleet_open() -> bool:
+            return (await health.store.state(ROUTE)).state == BreakerState.OPEN
+
+        await eventually(fleet_open, timeout_s=5, what="the fleet to open the route too")
+        fleet = await health.store.state(ROUTE)
+        await eventually(
+            lambda: health.view[ROUTE].version == fleet.version,
+            timeout_s=5,
+            what="the view to follow",
+        )
         assert health.view[ROUTE].state == BreakerState.OPEN
 
 

@@ -65,14 +65,17 @@ async def test_loops_that_check_raise_if_cancelled_always_stop(stream_redis: Red
 
 
 async def test_raise_if_cancelled_notices_a_cancel_that_was_swallowed() -> None:
+    reading = asyncio.Event()
+
     async def swallowing() -> None:
+        reading.set()
         with contextlib.suppress(asyncio.CancelledError):  # what the absorbed read amounts to
             await asyncio.sleep(10)
         raise_if_cancelled()
         await asyncio.sleep(10)
 
     task = asyncio.create_task(swallowing())
-    await asyncio.sleep(0)
+    await reading.wait()  # the cancel lands in the read it swallows
     assert await stop_tasks([task], grace_s=1.0) == 0
     assert task.cancelled()
 

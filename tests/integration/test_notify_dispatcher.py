@@ -3,7 +3,7 @@
 Transitions are made by the real breaker scripts (BreakerStore), read by the
 dispatcher through its consumer group, and delivered over loopback HTTP to an
 aiohttp receiver that verifies each Standard Webhooks signature. Every wait has
-a deadline (`wait_for`); nothing sleeps and hopes.
+a deadline (`eventually`); nothing sleeps and hopes.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from conftest import eventually
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
@@ -126,21 +127,6 @@ def store(redis_client: Redis, keys: Keys) -> BreakerStore:
     return BreakerStore(redis_client, dict.fromkeys(ROUTES, BREAKER), keys=keys)
 
 
-async def wait_for(
-    condition: Callable[[], Awaitable[bool] | bool], timeout_s: float, what: str
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = condition()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 async def open_route(store: BreakerStore, route: str) -> None:
     for _ in range(BREAKER.consecutive_failures):
         await store.record(route, Outcome.CONNECT_ERROR)
@@ -152,7 +138,7 @@ async def heal_route(store: BreakerStore, route: str) -> None:
         await store.tick()
         return (await store.state(route)).state.value == "half_open"
 
-    await wait_for(half_open, 5, f"{route} half-open")
+    await eventually(half_open, timeout_s=5, what=f"{route} half-open")
     token = await store.acquire_trial(route)
     await store.record(route, Outcome.OK, trial_token=token)
     assert (await store.state(route)).state.value == "closed"
@@ -168,7 +154,7 @@ async def test_a_webhook_reaches_the_receiver_once_with_a_signature_that_verifie
 ) -> None:
     async with receiving(Receiver()) as rx, dispatching(redis_client, keys, notify_config(rx.url)):
         await open_route(store, "sim/model-a")
-        await wait_for(lambda: len(rx.arrivals) == 1, 5, "the trigger")
+        await eventually(lambda: len(rx.arrivals) == 1, timeout_s=5, what="the trigger")
         [arrival] = rx.arrivals
         assert verified(arrival)
         assert json.loads(arrival.body)["type"] == "incident.triggered"
@@ -183,9 +169,9 @@ async def test_a_resolve_follows_recovery_with_the_same_dedup_key(
 ) -> None:
     async with receiving(Receiver()) as rx, dispatching(redis_client, keys, notify_config(rx.url)):
         await open_route(store, "sim/model-a")
-        await wait_for(lambda: len(rx.arrivals) == 1, 5, "the trigger")
+        await eventually(lambda: len(rx.arrivals) == 1, timeout_s=5, what="the trigger")
         await heal_route(store, "sim/model-a")
-        await wait_for(lambda: len(rx.arrivals) == 2, 5, "the resolve")
+        await eventually(lambda: len(rx.arrivals) == 2, timeout_s=5, what="the resolve")
         trigger, resolve = rx.arrivals
         assert json.loads(resolve.body)["type"] == "incident.resolved"
         assert resolve.data["dedup_key"] == trigger.data["dedup_key"]
@@ -201,7 +187,7 @@ async def test_a_provider_wide_outage_sends_one_webhook_naming_every_route(
         async with dispatching(redis_client, keys, config):
             await open_route(store, "sim/model-a")
             await open_route(store, "sim/model-b")
-            await wait_for(lambda: len(rx.arrivals) == 1, 5, "one page")
+            await eventually(lambda: len(rx.arrivals) == 1, timeout_s=5, what="one page")
             [page] = rx.arrivals
             assert page.data["scope"] == "provider" and page.data["subject"] == "sim"
             assert [r["route"] for r in page.data["routes"]] == ["sim/model-a", "sim/model-b"]
@@ -216,7 +202,7 @@ async def test_a_receiver_answering_500_then_200_gets_it_after_a_retry(
         dispatching(redis_client, keys, notify_config(rx.url)) as dispatcher,
     ):
         await open_route(store, "sim/model-a")
-        await wait_for(lambda: len(rx.accepted()) == 1, 5, "the retried delivery")
+        await eventually(lambda: len(rx.accepted()) == 1, timeout_s=5, what="the retried delivery")
         first, second = rx.arrivals
         assert (first.status, second.status) == (500, 200)
         assert first.headers["webhook-id"] == second.headers["webhook-id"]
@@ -238,7 +224,7 @@ async def test_a_receiver_that_always_fails_leaves_the_delivery_visible_as_faile
         async def kept() -> bool:
             return len(await dispatcher.failed()) == 1
 
-        await wait_for(kept, 10, "the failure to be kept")
+        await eventually(kept, timeout_s=10, what="the failure to be kept")
         assert len(rx.arrivals) == DELIVERY.max_attempts
         [failure] = await dispatcher.failed()
         assert failure["channel"] == "hook" and failure["outcome"] == "failed"
@@ -260,12 +246,16 @@ async def test_a_dispatcher_cancelled_between_transition_and_delivery_loses_noth
         config = notify_config(rx.url)
         async with dispatching(redis_client, keys, config, name="first"):
             await open_route(store, "sim/model-a")
-            await wait_for(lambda: len(rx.arrivals) == 1, 5, "the delivery in flight")
+            await eventually(
+                lambda: len(rx.arrivals) == 1, timeout_s=5, what="the delivery in flight"
+            )
         # The first dispatcher is gone with its request unanswered; the outage then ends.
         await heal_route(store, "sim/model-a")
         hold.set()
         async with dispatching(redis_client, keys, config, name="second"):
-            await wait_for(lambda: len(rx.accepted()) >= 3, 10, "trigger again, then resolve")
+            await eventually(
+                lambda: len(rx.accepted()) >= 3, timeout_s=10, what="trigger again, then resolve"
+            )
         kinds = [json.loads(a.body)["type"] for a in rx.accepted()]
         assert kinds[-1] == "incident.resolved"
         assert kinds.count("incident.triggered") == 2, "the unanswered trigger is sent again"
@@ -283,7 +273,9 @@ async def test_transitions_made_while_no_dispatcher_runs_are_delivered_after_a_r
         await open_route(store, "sim/model-a")
         await heal_route(store, "sim/model-a")
         async with dispatching(redis_client, keys, config, name="second"):
-            await wait_for(lambda: len(rx.accepted()) == 2, 10, "trigger and resolve")
+            await eventually(
+                lambda: len(rx.accepted()) == 2, timeout_s=10, what="trigger and resolve"
+            )
         kinds = [json.loads(a.body)["type"] for a in rx.arrivals]
         assert kinds == ["incident.triggered", "incident.resolved"]
 
@@ -304,7 +296,7 @@ async def test_two_replicas_deliver_each_notification_exactly_once(
                     await open_route(store, route)
                 for route in ROUTES:
                     await heal_route(store, route)
-            await wait_for(lambda: len(rx.arrivals) >= 30, 20, "30 deliveries")
+            await eventually(lambda: len(rx.arrivals) >= 30, timeout_s=20, what="30 deliveries")
             await asyncio.sleep(1.5)  # past claim_idle_s: a duplicate would have come by now
             deliveries = await one.list_deliveries(limit=100)
         ids = [a.headers["webhook-id"] for a in rx.arrivals]
@@ -324,9 +316,11 @@ async def test_the_first_notifier_takes_over_outages_already_going_on(
     await open_route(store, "sim/model-a")  # still down when the first notifier starts
     async with receiving(Receiver()) as rx:
         async with dispatching(redis_client, keys, notify_config(rx.url)):
-            await wait_for(lambda: len(rx.accepted()) == 1, 5, "the page of the open route")
+            await eventually(
+                lambda: len(rx.accepted()) == 1, timeout_s=5, what="the page of the open route"
+            )
             await heal_route(store, "sim/model-a")
-            await wait_for(lambda: len(rx.accepted()) == 2, 5, "its resolve")
+            await eventually(lambda: len(rx.accepted()) == 2, timeout_s=5, what="its resolve")
         [page, resolve] = [json.loads(a.body) for a in rx.arrivals]
         assert (page["type"], resolve["type"]) == ("incident.triggered", "incident.resolved")
         assert [r["route"] for r in page["data"]["routes"]] == ["sim/model-a"]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import httpx
 import pytest
+from conftest import eventually
 
 from routeguard.sim import SimCluster, SimProvider
 
@@ -47,14 +47,6 @@ async def sim() -> AsyncIterator[SimCluster]:
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=5.0) as http:
         yield http
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Wait until `condition()` holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 def chat_url(p: SimProvider) -> str:
@@ -371,7 +363,7 @@ async def test_a_never_ending_stream_stops_when_the_client_leaves(
             seen += line == ": keep-alive"
             if seen == 5:
                 break
-    await eventually(lambda: p.active_requests == 0)
+    await eventually(lambda: p.active_requests == 0, timeout_s=3, what="the stream to stop")
 
 
 async def test_lifting_never_ending_lets_the_answer_through(
@@ -423,4 +415,4 @@ async def test_an_answer_stops_as_soon_as_its_client_leaves(
         async for line in r.aiter_lines():
             if line.startswith("data:"):
                 break
-    await eventually(lambda: p.active_requests == 0, timeout=1.0)
+    await eventually(lambda: p.active_requests == 0, timeout_s=1.0, what="the answer to stop")

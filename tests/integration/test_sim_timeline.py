@@ -8,11 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import eventually
 
 from routeguard.sim import SimCluster, SimProvider, TimelinePlayer, parse_timeline
 from routeguard.sim.cli import main
@@ -21,14 +21,6 @@ TESTDATA = Path(__file__).parent.parent / "testdata" / "sim"
 KEY = "sk-sim"
 OA = {"authorization": f"Bearer {KEY}"}
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Wait until `condition()` holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 async def test_a_timeline_applies_faults_at_their_offsets() -> None:
@@ -42,12 +34,16 @@ async def test_a_timeline_applies_faults_at_their_offsets() -> None:
         player = TimelinePlayer(sim, parse_timeline(doc, "t.yaml", sim))
         start = time.monotonic()
         task = player.start()
-        await eventually(lambda: not provider.is_up)
+        await eventually(
+            lambda: not provider.is_up, timeout_s=3, what="the timeline to take it down"
+        )
         down_at = time.monotonic() - start
         with pytest.raises(httpx.ConnectError):
             await client.get(provider.base_url + "/models", headers=OA)
-        await eventually(lambda: provider.is_up)
-        await eventually(lambda: "gpt-4o" in provider.faults.models)
+        await eventually(lambda: provider.is_up, timeout_s=3, what="the timeline to bring it up")
+        await eventually(
+            lambda: "gpt-4o" in provider.faults.models, timeout_s=3, what="the model fault"
+        )
         await asyncio.wait_for(task, timeout=2.0)
         url = provider.base_url + "/chat/completions"
         assert (

@@ -116,12 +116,16 @@ async def test_our_own_bug_is_never_blamed_on_the_provider() -> None:
 
 
 async def test_cancellation_propagates() -> None:
+    asked = asyncio.Event()
+
     async def slow(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(30)
+        asked.set()
+        await asyncio.sleep(30)  # an answer that never comes in time: only a cancel ends it
         return httpx.Response(200)
 
     task = asyncio.ensure_future(runner(slow).run(target("completion", timeout_s=10)))
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(5):
+        await asked.wait()  # the probe is in flight
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
