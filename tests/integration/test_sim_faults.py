@@ -363,6 +363,9 @@ async def test_a_never_ending_stream_stops_when_the_client_leaves(
             seen += line == ": keep-alive"
             if seen == 5:
                 break
+        assert seen == 5, "the stream ended by itself: it was not never-ending"
+        assert p.active_requests == 1, "still answering when the client leaves"
+    assert p.stats.count(served="never_ending") == 1
     await eventually(lambda: p.active_requests == 0, timeout_s=3, what="the stream to stop")
 
 
@@ -415,4 +418,6 @@ async def test_an_answer_stops_as_soon_as_its_client_leaves(
         async for line in r.aiter_lines():
             if line.startswith("data:"):
                 break
+        assert p.active_requests == 1, "still answering (stalled) when the client leaves"
+    assert p.stats.count(served="stalled") == 1
     await eventually(lambda: p.active_requests == 0, timeout_s=1.0, what="the answer to stop")
