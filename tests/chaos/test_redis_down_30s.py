@@ -117,6 +117,13 @@ async def views_match_redis(health: HealthClient, store: BreakerStore) -> bool:
     )
 
 
+async def every_view_matches_redis(workers: list[Worker], store: BreakerStore, what: str) -> None:
+    for worker in workers:
+        await eventually(
+            lambda w=worker: views_match_redis(w.health, store), timeout_s=5, what=what
+        )
+
+
 async def wait_resynced(worker: Worker, store: BreakerStore, since: float) -> float:
     await eventually(
         lambda: views_match_redis(worker.health, store), timeout_s=10, what="the worker to resync"
@@ -194,10 +201,8 @@ async def _scenario(
     for route in (PREFERRED, FALLBACK):
         await daemon.store.force(route, "open", "chaos: history before the outage")
         await daemon.store.force(route, "auto", "chaos: history before the outage")
+    await every_view_matches_redis(workers, store, "views before")
     for worker in workers:
-        await eventually(
-            lambda w=worker: views_match_redis(w.health, store), timeout_s=5, what="views before"
-        )
         assert next(iter(worker.health.candidates("m"))) == PREFERRED
 
     redis.kill()
@@ -239,12 +244,7 @@ async def _scenario(
         what="the dead route to reopen",
     )
     reopened = time.monotonic() - answered
-    for worker in workers:
-        await eventually(
-            lambda w=worker: views_match_redis(w.health, store),
-            timeout_s=5,
-            what="views after reopen",
-        )
+    await every_view_matches_redis(workers, store, "views after reopen")
 
     async with httpx.AsyncClient() as admin:
         (await admin.post(f"{cluster.admin_url}/providers/p/up")).raise_for_status()
@@ -255,12 +255,7 @@ async def _scenario(
         lambda: _all_closed(store), timeout_s=wedge_bound, what="every route to close after healing"
     )
     closed_after = time.monotonic() - healed
-    for worker in workers:
-        await eventually(
-            lambda w=worker: views_match_redis(w.health, store),
-            timeout_s=5,
-            what="views at the end",
-        )
+    await every_view_matches_redis(workers, store, "views at the end")
 
     events = await store.events(count=10_000)
     versions: dict[str, list[int]] = {}
