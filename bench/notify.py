@@ -34,6 +34,7 @@ from routeguard.config import Catalog, parse_catalog
 from routeguard.daemon.app import Daemon, DaemonOptions
 from routeguard.notify.signing import secret_key, verify
 from routeguard.outcomes import Outcome
+from routeguard.routes import model_of, provider_of
 from routeguard.sim import SimCluster, SimProvider
 
 KEY = "sk-bench-notify-0001"
@@ -107,7 +108,7 @@ async def one_transition(store: BreakerStore, receiver: Receiver, make: str) -> 
 async def series_per_route(daemon: Daemon) -> int:
     async with httpx.AsyncClient() as client:
         text = (await client.get(daemon.http_url + "/metrics")).text
-    provider, model = ROUTE.split("/", 1)
+    provider, model = provider_of(ROUTE), model_of(ROUTE)
     wanted = (f'provider="{provider}"', f'model="{model}"')
     return sum(
         1

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Redis for every test that needs one (DESIGN §9); and
+"""Shared fixtures: a real Redis for every test that needs one (README, `make test`); and
 `eventually()`, the one way a test waits for something (`from conftest import eventually`).
 
 Order of preference: ROUTEGUARD_TEST_REDIS_URL, then 127.0.0.1:6379 if it

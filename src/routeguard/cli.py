@@ -24,7 +24,6 @@ from routeguard.routes import parse_route_id
 from routeguard.status_view import route_record, status_table
 
 EXIT_BAD_INPUT = 2
-EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 1
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -1,6 +1,6 @@
 """Outcome classes: the closed, low-cardinality set every call is sorted into.
 
-DESIGN §4 is the contract. Each class says who is to blame and what the breaker
+docs/providers.md (Outcome classes) is the contract. Each class says who is to blame and what the breaker
 does with it::
 
     Outcome
@@ -15,6 +15,10 @@ does with it::
     │   ├── QUOTA_EXHAUSTED
     │   └── AUTH_ERROR
     └── CLIENT_ERROR          our request was wrong: ignored by the breaker
+
+Every set of outcomes a decision reads is defined here, and so are the two
+judgements made of a good answer (`is_slow`, `ttft_within_objective`), so a
+probe, a worker and the breaker can never disagree on them.
 """
 
 from __future__ import annotations
@@ -68,3 +72,33 @@ PROVIDER_FAILURES: frozenset[Outcome] = frozenset(
 
 ROUTE_UNUSABLE: frozenset[Outcome] = frozenset({Outcome.AUTH_ERROR, Outcome.QUOTA_EXHAUSTED})
 """Outcomes that mean the route cannot serve at all until fixed (configuration)."""
+
+HARD_FAILURES: frozenset[Outcome] = frozenset(
+    {Outcome.CONNECT_ERROR, Outcome.SERVER_ERROR, Outcome.TIMEOUT}
+)
+"""Failures that say the provider is down, not just answering badly: a worker flushes
+them at once and suspects the route locally after `consecutive_failures` of them."""
+
+PROVIDER_WIDE_DOWN: frozenset[Outcome] = HARD_FAILURES | {Outcome.AUTH_ERROR}
+"""Liveness (list models) outcomes that say every route of the provider is down or
+unusable, so they count against each of its routes."""
+
+WORTH_ANOTHER_ROUTE: frozenset[Outcome] = frozenset(
+    set(Outcome) - {Outcome.OK, Outcome.CLIENT_ERROR}
+)
+"""Failures another provider may well not share: failover tries the next candidate.
+Never client_error: our request is what was wrong, and would be wrong anywhere."""
+
+
+def is_slow(outcome: Outcome, ttft_s: float | None, latency_s: float | None, slow_s: float) -> bool:
+    """A good answer that took longer than `slow_s` (breaker `slow_ttft_s`) to start.
+
+    TTFT when the call streamed, else the whole latency; never a failure.
+    """
+    measured = ttft_s if ttft_s is not None else latency_s
+    return outcome is Outcome.OK and measured is not None and measured > slow_s
+
+
+def ttft_within_objective(ttft_s: float | None, objective_s: float) -> bool | None:
+    """Was this TTFT within the route's `ttft_p95_s`? None when nothing streamed."""
+    return None if ttft_s is None else ttft_s <= objective_s

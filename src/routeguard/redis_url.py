@@ -76,6 +76,8 @@ def parse_redis_url(url: str) -> RedisTarget:
         pairs = parse_qsl(parts.query, keep_blank_values=True)
         plain = urlencode([(k, v) for k, v in pairs if k not in _WAIT_PARAMS])
         single_url = urlunsplit((parts.scheme, parts.netloc, parts.path, plain, parts.fragment))
+        if not parts.netloc:  # urlunsplit drops the empty authority: redis-py 8.2 wants unix://
+            single_url = single_url.replace(f"{parts.scheme}:", f"{parts.scheme}://", 1)
         return RedisTarget(Topology.SINGLE, url=single_url, replica_acks=_acks(params))
     username, password, hosts = _netloc(url, parts.netloc)
     if scheme == CLUSTER_SCHEME:

@@ -46,6 +46,16 @@ def parse_route_id(route_id: str) -> tuple[str, str]:
     return provider, model
 
 
+def provider_of(route_id: str) -> str:
+    """The provider of a route id already parsed once (the catalog's): no checks."""
+    return route_id.partition("/")[0]
+
+
+def model_of(route_id: str) -> str:
+    """The upstream model of a route id already parsed once (the catalog's): no checks."""
+    return route_id.partition("/")[2]
+
+
 def route_id(provider: str, model: str) -> str:
     """The route id of (provider, model); raise RouteError if the two do not make one."""
     joined = f"{provider}/{model}"

@@ -1,4 +1,4 @@
-"""Renders breaker state for people and programs: the route record of DESIGN §7."""
+"""Renders breaker state for people and programs: the route record of `GET /v1/routes` (docs/daemon.md)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from routeguard.breaker.types import RouteStatus
+from routeguard.routes import model_of, provider_of
 
 
 def iso_ms(epoch_ms: int) -> str | None:
@@ -19,7 +20,7 @@ def iso_ms(epoch_ms: int) -> str | None:
 
 def route_record(status: RouteStatus) -> dict[str, Any]:
     """The JSON record of one route (`GET /v1/routes`, `routeguard status --json`)."""
-    provider, _, model = status.route.partition("/")
+    provider, model = provider_of(status.route), model_of(status.route)
     return {
         "route": status.route,
         "provider": provider,

@@ -12,7 +12,7 @@ from .promstack import PromStack, StackError, missing_reason, shipped_rule_files
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "prometheus: runs a real Prometheus and Alertmanager (DESIGN §9); select with -m prometheus",
+        "prometheus: runs a real Prometheus and Alertmanager (README, `make test`); select with -m prometheus",
     )
 
 

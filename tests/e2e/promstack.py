@@ -1,4 +1,4 @@
-"""A real Prometheus and Alertmanager for end-to-end tests (DESIGN §9).
+"""A real Prometheus and Alertmanager for end-to-end tests (README, `make test`).
 
 `PromStack` starts the Debian `prometheus` and `prometheus-alertmanager`
 binaries on free loopback ports, each with its own temporary storage:

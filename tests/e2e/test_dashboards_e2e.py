@@ -34,7 +34,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis
 
-from routeguard import Outcome
+from routeguard import Outcome, metric_names
 from routeguard.breaker import Keys
 from routeguard.client import AttemptFailed, FailoverExhausted, HealthClient
 from routeguard.config import Catalog
@@ -105,6 +105,24 @@ AGGREGATION = re.compile(
     r"\b(sum|avg|min|max|count|group|stddev|stdvar|topk|bottomk|quantile|count_values)\s*"
     r"(?P<clause>(by|without)\s*\((?P<labels>[^)]*)\))?\s*\("
 )
+
+
+METRIC = re.compile(r"(?<![:\w])routeguard_[a-z_]+")
+PROMETHEUS_LABELS = {"le", "instance", "job"}
+RECORDING_LABELS = {"source"}  # alerts/recording.yaml adds it to the SLI series
+
+
+def test_every_metric_and_label_the_dashboards_read_is_one_routeguard_exports() -> None:
+    exported = metric_names.sample_names()
+    labels = {label for m in metric_names.ALL_METRICS for label in m.labels}
+    labels |= PROMETHEUS_LABELS | RECORDING_LABELS
+    for name, dashboard in _dashboards().items():
+        for query in _queries(name, dashboard):
+            unknown = set(METRIC.findall(query.expr)) - exported
+            assert not unknown, f"{query.where}: not exported: {sorted(unknown)}"
+            for match in AGGREGATION.finditer(query.expr):
+                used = {label.strip() for label in (match["labels"] or "").split(",")} - {""}
+                assert used <= labels, f"{query.where}: unknown labels {sorted(used - labels)}"
 
 
 def test_dashboards_are_valid_grafana_json_and_provisioned_from_this_directory() -> None:

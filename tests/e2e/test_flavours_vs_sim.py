@@ -1,5 +1,5 @@
 """Per wire flavour, against the simulator over real HTTP: every fault the
-simulator injects ends in the outcome class DESIGN §4 gives it."""
+simulator injects ends in the outcome class docs/providers.md gives it."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 
 from routeguard.outcomes import Outcome
 from routeguard.probes import ProbeRunner, ProbeTarget
-from routeguard.providers import FLAVOURS, Endpoint
+from routeguard.providers import CODECS, Endpoint, Flavour
 from routeguard.sim import SimProvider
+from routeguard.tiers import ProbeTier
 
 KEY = "sk-sim-test-0123456789"
 MODELS = {
@@ -85,9 +86,11 @@ def _target(sim: SimProvider, tier: str, model: str, timeout_s: float) -> ProbeT
     if flavour == "anthropic":
         headers["anthropic-version"] = "2023-06-01"
     endpoint = Endpoint(sim.name, sim.base_url, headers, vendor=sim.vendor)
+    probe_tier = ProbeTier(tier)
+    codec = CODECS[Flavour(flavour)]
     return ProbeTarget(
-        endpoint, FLAVOURS[flavour], tier, None if tier == "liveness" else model, timeout_s
-    )  # type: ignore[arg-type]
+        endpoint, codec, probe_tier, model if probe_tier.per_route else None, timeout_s
+    )
 
 
 @pytest.mark.parametrize("flavour", sorted(MODELS))

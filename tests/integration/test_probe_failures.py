@@ -12,7 +12,8 @@ import pytest
 
 from routeguard.outcomes import Outcome
 from routeguard.probes import ProbeRunner, ProbeTarget
-from routeguard.providers import FLAVOURS, Endpoint
+from routeguard.providers import OPENAI, Endpoint
+from routeguard.tiers import ProbeTier
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 TIMEOUT_S = 1.0
@@ -31,7 +32,7 @@ async def runner() -> AsyncIterator[ProbeRunner]:
 
 def _target(base_url: str, tier: str = "completion") -> ProbeTarget:
     endpoint = Endpoint("raw", base_url, {"authorization": "Bearer k"}, vendor="")
-    return ProbeTarget(endpoint, FLAVOURS["openai"], tier, "m", TIMEOUT_S)  # type: ignore[arg-type]
+    return ProbeTarget(endpoint, OPENAI, ProbeTier(tier), "m", TIMEOUT_S)
 
 
 async def _read_request(reader: asyncio.StreamReader) -> None:

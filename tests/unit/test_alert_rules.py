@@ -18,9 +18,12 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from routeguard import metric_names
 from routeguard.client.metrics import WorkerMetrics
 from routeguard.config import load_catalog
-from routeguard.daemon.metrics import BreakerCollector, ProbeMetrics, SchedulerMetrics
+from routeguard.daemon.metrics import BreakerCollector, SchedulerMetrics, store_up_gauge
+from routeguard.notify.delivery import NotificationMetrics
+from routeguard.probes import ProbeMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERTS = ROOT / "alerts"
@@ -74,22 +77,35 @@ def _anchor(heading: str) -> str:
     return text.replace(" ", "-")
 
 
-def _exported_names() -> set[str]:
-    """Every sample name the daemon and a worker can export."""
+def _registered() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Name -> (type, labels) of every family the daemon's and a worker's metrics register."""
     registry = CollectorRegistry()
-    ProbeMetrics(registry)
-    SchedulerMetrics(registry)
-    WorkerMetrics(registry, lambda: 0.0)
     catalog = load_catalog(ROOT / "tests" / "testdata" / "config" / "valid-minimal.yaml")
-    registry.register(BreakerCollector(catalog))
-    suffixes = {
-        "counter": ("_total", "_created"),
-        "histogram": ("_bucket", "_count", "_sum", "_created"),
-        "gauge": ("",),
+    ProbeMetrics(registry).initialise(catalog)
+    SchedulerMetrics(registry)
+    store_up_gauge(registry)
+    NotificationMetrics(registry, ["pager"])
+    WorkerMetrics(registry, lambda: 0.0).initialise(catalog)
+    collector = BreakerCollector(catalog)
+    registry.register(collector)
+    families: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for family in registry.collect():
+        labels = {name for s in family.samples for name in s.labels if name != "le"}
+        families[family.name] = (family.type, tuple(sorted(labels)))
+    return families
+
+
+def test_the_metric_modules_register_exactly_the_conventions() -> None:
+    # Every family with a sample shows its labels; the conventions module declares them.
+    declared = {
+        m.name.removesuffix("_total"): (m.kind, tuple(sorted(m.labels)))
+        for m in metric_names.ALL_METRICS
     }
-    return {
-        family.name + suffix for family in registry.collect() for suffix in suffixes[family.type]
-    }
+    registered = _registered()
+    assert set(registered) == set(declared)
+    for name, (kind, labels) in registered.items():
+        assert kind == declared[name][0], name
+        assert labels in ((), declared[name][1]), f"{name}: {labels} != {declared[name][1]}"
 
 
 # -- the tools ------------------------------------------------------------------
@@ -173,7 +189,7 @@ def test_every_runbook_url_points_to_a_heading_in_docs_alerting() -> None:
 
 
 def test_every_metric_the_rules_read_is_exported() -> None:
-    exported = _exported_names()
+    exported = metric_names.sample_names()
     used = {
         name
         for path in RULE_FILES

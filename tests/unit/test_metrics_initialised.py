@@ -10,8 +10,9 @@ from prometheus_client import CollectorRegistry
 
 from routeguard.client.metrics import WorkerMetrics
 from routeguard.config.loader import parse_catalog
-from routeguard.daemon.metrics import AUTOMATIC_TRANSITIONS, BreakerCollector, ProbeMetrics
+from routeguard.daemon.metrics import AUTOMATIC_TRANSITIONS, BreakerCollector
 from routeguard.outcomes import Outcome
+from routeguard.probes import ProbeMetrics
 
 CATALOG = """
 providers:

@@ -9,16 +9,16 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from routeguard.daemon.metrics import ProbeMetrics
 from routeguard.outcomes import Outcome
-from routeguard.probes import ProbeRunner, ProbeTarget
-from routeguard.providers import FLAVOURS, Endpoint
+from routeguard.probes import ProbeMetrics, ProbeRunner, ProbeTarget
+from routeguard.providers import OPENAI, Endpoint
+from routeguard.tiers import ProbeTier
 
 EP = Endpoint("acme", "http://sim.invalid/v1", {"authorization": "Bearer k"}, vendor="openai")
 
 
 def target(tier: str, model: str | None = "gpt-4o-mini", timeout_s: float = 2.0) -> ProbeTarget:
-    return ProbeTarget(EP, FLAVOURS["openai"], tier, model, timeout_s)  # type: ignore[arg-type]
+    return ProbeTarget(EP, OPENAI, ProbeTier(tier), model, timeout_s)
 
 
 def runner(handler: object, registry: CollectorRegistry | None = None) -> ProbeRunner:

@@ -12,6 +12,12 @@ from routeguard.outcomes import Outcome
 from routeguard.providers import ANTHROPIC, Endpoint, ProbeRequest, StreamResult
 from routeguard.providers.sse import SSEParser
 
+
+def vendor_endpoint(vendor: str = "") -> Endpoint:
+    """The provider a codec is asked about, with `vendor`'s quirks."""
+    return Endpoint("p", "https://p.test/v1", vendor=vendor)
+
+
 KEY = "sk-ant-api03-abcdefghijklmnop"
 
 
@@ -178,12 +184,14 @@ RESPONSES: list[Any] = [
 def test_classify_response(
     tier: Any, status: int, body: bytes, outcome: Outcome, error_type: str
 ) -> None:
-    got = ANTHROPIC.classify_response(status, {}, body, tier=tier, vendor="anthropic")
+    got = ANTHROPIC.classify_response(vendor_endpoint("anthropic"), status, {}, body, tier=tier)
     assert (got.outcome, got.error_type, got.status) == (outcome, error_type, status)
 
 
 def test_usage_counts_cache_reads_as_input() -> None:
-    got = ANTHROPIC.classify_response(200, {}, as_bytes(MESSAGE), tier="completion")
+    got = ANTHROPIC.classify_response(
+        vendor_endpoint(), 200, {}, as_bytes(MESSAGE), tier="completion"
+    )
     assert (got.input_tokens, got.output_tokens) == (10, 1)
 
 
@@ -217,7 +225,7 @@ STOP = event("message_stop")
 
 def run(text_: str, *, clean: bool = True) -> StreamResult:
     parser = SSEParser()
-    interpreter = ANTHROPIC.new_stream_interpreter(vendor="anthropic", started_s=0.0)
+    interpreter = ANTHROPIC.new_stream_interpreter(vendor_endpoint("anthropic"), started_s=0.0)
     events = parser.feed(text_.encode()) + parser.close()
     for t, ev in enumerate(events, start=1):
         interpreter.feed(ev, float(t))

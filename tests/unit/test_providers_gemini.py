@@ -12,6 +12,12 @@ from routeguard.outcomes import Outcome
 from routeguard.providers import GEMINI, Endpoint, ProbeRequest, StreamResult
 from routeguard.providers.sse import SSEParser
 
+
+def vendor_endpoint(vendor: str = "") -> Endpoint:
+    """The provider a codec is asked about, with `vendor`'s quirks."""
+    return Endpoint("p", "https://p.test/v1", vendor=vendor)
+
+
 KEY = "AIzaSyA1234567890abcdefghijklmnopqrs"
 BASE = "https://generativelanguage.googleapis.com/v1beta"
 
@@ -259,12 +265,14 @@ RESPONSES: list[Any] = [
 def test_classify_response(
     tier: Any, status: int, body: bytes, outcome: Outcome, error_type: str
 ) -> None:
-    got = GEMINI.classify_response(status, {}, body, tier=tier, vendor="gemini")
+    got = GEMINI.classify_response(vendor_endpoint("gemini"), status, {}, body, tier=tier)
     assert (got.outcome, got.error_type, got.status) == (outcome, error_type, status)
 
 
 def test_usage_counts_thinking_as_output() -> None:
-    got = GEMINI.classify_response(200, {}, answer(candidate()), tier="completion")
+    got = GEMINI.classify_response(
+        vendor_endpoint(), 200, {}, answer(candidate()), tier="completion"
+    )
     assert (got.input_tokens, got.output_tokens) == (1, 121)
 
 
@@ -287,7 +295,7 @@ def test_a_per_day_429_carries_no_misleading_rate_class() -> None:
             }
         }
     ).encode()
-    got = GEMINI.classify_response(429, {}, body, tier="completion", vendor="gemini")
+    got = GEMINI.classify_response(vendor_endpoint("gemini"), 429, {}, body, tier="completion")
     assert (got.outcome, got.error_type) == (Outcome.QUOTA_EXHAUSTED, "per_day_quota")
 
 
@@ -310,7 +318,7 @@ def chunk(
 
 def run(text: str, *, clean: bool = True) -> StreamResult:
     parser = SSEParser()
-    interpreter = GEMINI.new_stream_interpreter(vendor="gemini", started_s=0.0)
+    interpreter = GEMINI.new_stream_interpreter(vendor_endpoint("gemini"), started_s=0.0)
     events = parser.feed(text.encode()) + parser.close()
     for t, ev in enumerate(events, start=1):
         interpreter.feed(ev, float(t))
@@ -397,7 +405,7 @@ def test_streams(
 
 
 def test_only_an_error_lets_the_runner_stop_reading_early() -> None:
-    interpreter = GEMINI.new_stream_interpreter()
+    interpreter = GEMINI.new_stream_interpreter(vendor_endpoint())
     for ev in SSEParser().feed(chunk("Hi", "STOP").encode()):
         interpreter.feed(ev, 1.0)
     assert not interpreter.done  # the close is the terminator: keep reading to the end

@@ -13,6 +13,12 @@ from routeguard.providers import OPENAI, Endpoint, ProbeRequest, StreamResult
 from routeguard.providers.openai import reasoning_effort
 from routeguard.providers.sse import SSEParser
 
+
+def vendor_endpoint(vendor: str = "") -> Endpoint:
+    """The provider a codec is asked about, with `vendor`'s quirks."""
+    return Endpoint("p", "https://p.test/v1", vendor=vendor)
+
+
 KEY = "sk-test-abcdefghijklmnopqrstuvwxyz"
 BASE_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -461,19 +467,21 @@ RESPONSES: list[Any] = [
 def test_classify_response(
     vendor: str, tier: Any, status: int, body: bytes, outcome: Outcome, error_type: str
 ) -> None:
-    got = OPENAI.classify_response(status, {}, body, tier=tier, vendor=vendor)
+    got = OPENAI.classify_response(vendor_endpoint(vendor), status, {}, body, tier=tier)
     assert (got.outcome, got.error_type, got.status) == (outcome, error_type, status)
 
 
 def test_usage_is_reported_on_a_completion() -> None:
-    got = OPENAI.classify_response(200, {}, as_bytes(chat()), tier="completion", vendor="openai")
+    got = OPENAI.classify_response(
+        vendor_endpoint("openai"), 200, {}, as_bytes(chat()), tier="completion"
+    )
     assert (got.input_tokens, got.output_tokens) == (8, 1)
 
 
 def run(text: str, vendor: str = "openai", *, clean: bool = True) -> StreamResult:
     """Feed an SSE transcript; the n-th parsed item (comments included) arrives at t = n."""
     parser = SSEParser()
-    interpreter = OPENAI.new_stream_interpreter(vendor=vendor, started_s=0.0)
+    interpreter = OPENAI.new_stream_interpreter(vendor_endpoint(vendor), started_s=0.0)
     events = parser.feed(text.encode()) + parser.close()
     for t, event in enumerate(events, start=1):
         interpreter.feed(event, float(t))
@@ -631,7 +639,7 @@ def test_a_stream_reports_usage_timings_and_generation_time() -> None:
 
 
 def test_the_interpreter_says_when_the_runner_may_stop_reading() -> None:
-    interpreter = OPENAI.new_stream_interpreter(started_s=10.0)
+    interpreter = OPENAI.new_stream_interpreter(vendor_endpoint(), started_s=10.0)
     parser = SSEParser()
     for event in parser.feed((ROLE + chunk("x")).encode()):
         interpreter.feed(event, 10.5)

@@ -1,23 +1,23 @@
-"""The flavour registry and the package's public surface."""
+"""The codec registry and the package's public surface."""
 
 from __future__ import annotations
 
 import routeguard.providers as providers
-from routeguard.providers import FLAVOURS, Endpoint
+from routeguard.providers import CODECS, Endpoint, Flavour
 
 
-def test_the_registry_names_every_flavour_by_its_own_name() -> None:
-    assert sorted(FLAVOURS) == ["anthropic", "gemini", "openai"]
-    assert all(flavour.name == name for name, flavour in FLAVOURS.items())
+def test_the_registry_has_a_codec_for_every_flavour_under_its_own_name() -> None:
+    assert set(CODECS) == set(Flavour)
+    assert all(codec.flavour is flavour for flavour, codec in CODECS.items())
 
 
 def test_every_flavour_builds_all_three_tiers() -> None:
     ep = Endpoint("p", "https://p.test/v1", {"authorization": "Bearer x"})
-    for flavour in FLAVOURS.values():
-        assert flavour.liveness_request(ep).method == "GET"
-        assert not flavour.completion_request(ep, "m").stream
-        assert flavour.stream_request(ep, "m").stream
-        assert not flavour.new_stream_interpreter().done
+    for codec in CODECS.values():
+        assert codec.liveness_request(ep).method == "GET"
+        assert not codec.completion_request(ep, "m").stream
+        assert codec.stream_request(ep, "m").stream
+        assert not codec.new_stream_interpreter(ep).done
 
 
 def test_public_surface_is_stable() -> None:
@@ -25,15 +25,16 @@ def test_public_surface_is_stable() -> None:
     # the order is ruff's RUF022 (constants, classes, functions, each sorted).
     assert providers.__all__ == [
         "ANTHROPIC",
-        "FLAVOURS",
+        "CODECS",
         "GEMINI",
         "OPENAI",
-        "AnthropicFlavour",
+        "AnthropicCodec",
         "Classified",
         "Endpoint",
         "Flavour",
-        "GeminiFlavour",
-        "OpenAIFlavour",
+        "GeminiCodec",
+        "HttpSender",
+        "OpenAICodec",
         "ProbeRequest",
         "SSEEvent",
         "SSEKind",
@@ -41,7 +42,7 @@ def test_public_surface_is_stable() -> None:
         "SSEProtocolError",
         "StreamInterpreter",
         "StreamResult",
-        "Tier",
+        "WireCodec",
         "classify_error_response",
         "classify_exception",
         "classify_inband_error",
@@ -54,8 +55,8 @@ def test_public_surface_is_stable() -> None:
 
 def test_endpoints_and_requests_are_hashable_values() -> None:
     ep = Endpoint("p", "https://p.test/v1", {"authorization": "Bearer x"}, "openai")
-    probe = FLAVOURS["openai"].completion_request(ep, "m")
+    probe = CODECS[Flavour.OPENAI].completion_request(ep, "m")
     assert (
         len({ep, Endpoint("p", "https://p.test/v1", {"authorization": "Bearer x"}, "openai")}) == 1
     )
-    assert hash(probe) == hash(FLAVOURS["openai"].completion_request(ep, "m"))
+    assert hash(probe) == hash(CODECS[Flavour.OPENAI].completion_request(ep, "m"))

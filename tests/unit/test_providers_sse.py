@@ -9,8 +9,10 @@ import httpx
 import pytest
 
 from routeguard.outcomes import Outcome
-from routeguard.providers import FLAVOURS, OPENAI, read_stream
+from routeguard.providers import CODECS, OPENAI, Endpoint, Flavour, read_stream
 from routeguard.providers.sse import SSEEvent, SSEKind, SSEParser, SSEProtocolError
+
+EP = Endpoint("p", "https://p.test/v1")
 
 
 def parse(*chunks: bytes, max_chars: int = 1 << 20) -> list[SSEEvent]:
@@ -147,10 +149,10 @@ def streamed(*chunks: bytes, cut: BaseException | None = None) -> httpx.AsyncCli
 async def drive(
     client: httpx.AsyncClient, flavour_name: str
 ) -> tuple[Outcome, str, float | None, bool]:
-    flavour = FLAVOURS[flavour_name]
+    codec = CODECS[Flavour(flavour_name)]
     clock = counter()
     async with client, client.stream("POST", "https://p.test/v1/x") as response:
-        interpreter = flavour.new_stream_interpreter(started_s=0.0)
+        interpreter = codec.new_stream_interpreter(EP, started_s=0.0)
         result = await read_stream(response, interpreter, clock=lambda: next(clock))
     return result.outcome, result.classified.error_type, result.ttft_s, result.terminated
 
@@ -201,7 +203,7 @@ async def test_a_runaway_line_mid_stream_is_bad_response() -> None:
     client = streamed(b"data: " + b"x" * 300)
     async with client, client.stream("GET", "https://p.test/") as response:
         result = await read_stream(
-            response, OPENAI.new_stream_interpreter(), clock=lambda: 0.0, max_chars=100
+            response, OPENAI.new_stream_interpreter(EP), clock=lambda: 0.0, max_chars=100
         )
     assert (result.outcome, result.classified.error_type) == (
         Outcome.BAD_RESPONSE,

@@ -17,6 +17,15 @@ def test_a_plain_url_goes_to_redis_py_without_routeguards_own_parameters() -> No
     assert target.replica_acks == ReplicaAcks(replicas=1, timeout_ms=250)
 
 
+@pytest.mark.parametrize(
+    "url", ["unix:///run/redis.sock", "unix:///run/redis.sock?db=2", "unix://:pw@/run/redis.sock"]
+)
+def test_a_unix_socket_url_keeps_its_double_slash_which_redis_py_8_2_requires(url: str) -> None:
+    target = parse_redis_url(url + ("&" if "?" in url else "?") + "wait_replicas=1")
+    assert target.url == url
+    assert connect_redis(url, connect_timeout_s=1, timeout_s=1) is not None  # redis-py accepts it
+
+
 def test_a_sentinel_url_names_its_sentinels_service_db_and_both_passwords() -> None:
     target = parse_redis_url(
         "redis+sentinel://app:pw@s1:26380,s2,[::1]:26381/mymaster"

@@ -1,7 +1,7 @@
 """Bodies, frames and headers of each wire flavour, byte-level, with no sockets.
 
 The last tests feed the simulator's error replies to routeguard's own classifier:
-each fault must land in the outcome class DESIGN §4 promises for it.
+each fault must land in the outcome class docs/providers.md promises for it.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from routeguard.breaker.types import BreakerState
 from routeguard.client.view import RouteView
+from routeguard.routes import provider_of
 
 TRIAL_GRACE_MS = 2000
 """After open_until, how long the daemon's trial probes get to decide a route before
@@ -58,14 +59,10 @@ class Signals:
     price: Mapping[str, float] = field(default_factory=dict)
 
 
-def _provider(route: str) -> str:
-    return route.split("/", 1)[0]
-
-
 def _allowed(routes: Sequence[str], prefs: Preferences, skipped: dict[str, str]) -> list[str]:
     allowed = []
     for route in routes:
-        provider = _provider(route)
+        provider = provider_of(route)
         if prefs.only is not None and provider not in prefs.only:
             skipped[route] = "not in only"
         elif prefs.ignore is not None and provider in prefs.ignore:
@@ -74,11 +71,15 @@ def _allowed(routes: Sequence[str], prefs: Preferences, skipped: dict[str, str])
             allowed.append(route)
     if prefs.order:
         rank = {p: i for i, p in enumerate(prefs.order)}
-        allowed.sort(key=lambda r: rank.get(_provider(r), len(rank)))  # stable: catalog order next
+        allowed.sort(
+            key=lambda r: rank.get(provider_of(r), len(rank))
+        )  # stable: catalog order next
     if not prefs.allow_fallbacks:
         # The first choice: the providers named in `order` (only those), else the
         # model's first route.
-        firsts = [r for r in allowed if _provider(r) in prefs.order] if prefs.order else allowed[:1]
+        firsts = (
+            [r for r in allowed if provider_of(r) in prefs.order] if prefs.order else allowed[:1]
+        )
         for route in allowed:
             if route not in firsts:
                 skipped[route] = "fallbacks not allowed"

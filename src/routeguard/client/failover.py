@@ -12,24 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from routeguard.outcomes import Outcome
+from routeguard.outcomes import WORTH_ANOTHER_ROUTE, Outcome
 
 T = TypeVar("T")
-
-RETRYABLE = frozenset(
-    {
-        Outcome.CONNECT_ERROR,
-        Outcome.TIMEOUT,
-        Outcome.SERVER_ERROR,
-        Outcome.BAD_RESPONSE,
-        Outcome.RATE_LIMITED,
-        Outcome.QUOTA_EXHAUSTED,
-        Outcome.AUTH_ERROR,
-    }
-)
-"""Outcomes worth another route. Never client_error: our request is what was wrong."""
 
 
 class AttemptFailed(Exception):
@@ -75,7 +62,7 @@ class FailoverResult(Generic[T]):
 class FailoverExhausted(Exception):
     """Every candidate failed (or the failure was not safe to retry)."""
 
-    def __init__(self, result: FailoverResult[object]) -> None:
+    def __init__(self, result: FailoverResult[Any]) -> None:
         tried = ", ".join(f"{a.route}: {a.outcome.value}" for a in result.attempts) or "none"
         super().__init__(f"no route answered ({tried})")
         self.result = result
@@ -101,12 +88,12 @@ async def run_with_failover(
             latency = clock() - started
             report(route, failed.outcome, latency, failed.retry_after_s)
             result.attempts.append(Attempt(route, failed.outcome, latency, str(failed)))
-            if failed.first_byte_sent or failed.outcome not in RETRYABLE:
-                raise FailoverExhausted(result) from failed  # type: ignore[arg-type]
+            if failed.first_byte_sent or failed.outcome not in WORTH_ANOTHER_ROUTE:
+                raise FailoverExhausted(result) from failed
             continue
         latency = clock() - started
         report(route, Outcome.OK, latency, None)
         result.attempts.append(Attempt(route, Outcome.OK, latency))
         result.value, result.route = value, route
         return result
-    raise FailoverExhausted(result)  # type: ignore[arg-type]
+    raise FailoverExhausted(result)

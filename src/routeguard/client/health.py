@@ -1,4 +1,4 @@
-"""HealthClient: what a routing worker embeds (DESIGN §6).
+"""HealthClient: what a routing worker embeds (docs/client.md).
 
 ```python
 async with HealthClient.from_url("redis://…", config="catalog.yaml") as health:
@@ -27,19 +27,19 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from routeguard.breaker import BreakerState, BreakerStore, Keys
+from routeguard.breaker import BreakerStore, Keys
 from routeguard.client.candidates import Candidates, Preferences, Signals, Sort, rank_candidates
 from routeguard.client.failover import FailoverResult, run_with_failover
 from routeguard.client.local import LocalBreakers
 from routeguard.client.metrics import WorkerMetrics
-from routeguard.client.reporter import HARD_FAILURES, OutcomeBuffer
+from routeguard.client.reporter import OutcomeBuffer
 from routeguard.client.sync import Synchroniser
 from routeguard.client.view import LocalView
 from routeguard.config import Catalog, load_catalog
 from routeguard.config.settings import Settings, env_var, load_settings
 from routeguard.errors import ConfigError, RouteError
 from routeguard.heartbeat import live_daemons, no_daemon_message
-from routeguard.outcomes import Outcome
+from routeguard.outcomes import HARD_FAILURES, Outcome, is_slow
 from routeguard.redact import redact_url
 from routeguard.redis_connect import connect_redis
 
@@ -205,10 +205,7 @@ class HealthClient:
         spec = self.catalog.routes.get(route)
         if spec is None:
             raise RouteError(f"unknown route {route!r}")
-        measured = ttft_s if ttft_s is not None else latency_s
-        slow = (
-            outcome is Outcome.OK and measured is not None and measured > spec.breaker.slow_ttft_s
-        )
+        slow = is_slow(outcome, ttft_s, latency_s, spec.breaker.slow_ttft_s)
         self._buffer.add(route, outcome, slow, retry_after_s)
         self._learn(route, outcome, ttft_s, tokens_per_s)
         if self.metrics:
@@ -249,9 +246,6 @@ class HealthClient:
         result = await run_with_failover(list(answer), attempt, report)
         result.skipped, result.panic = answer.skipped, answer.panic
         return result
-
-    def state_of(self, route: str) -> BreakerState:
-        return self.view[route].state
 
 
 def _settings(settings: Settings | None) -> Settings:

@@ -46,6 +46,3 @@ class LocalBreakers:
         breaker.apply(batch, self.now_ms(), self._rng.randrange(1000))
         record = breaker.record
         return record.state, record.open_until_ms
-
-    def tracked(self) -> list[str]:
-        return list(self._breakers)

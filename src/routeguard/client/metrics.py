@@ -1,11 +1,15 @@
-"""Worker metrics (DESIGN §8): what real traffic saw, per provider and model."""
+"""Worker metrics: what real traffic saw, per provider and model (docs/client.md).
+
+Names, labels and help come from `routeguard.metric_names`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 
+from routeguard import metric_names as names
 from routeguard.config import Catalog
 from routeguard.outcomes import Outcome
 
@@ -14,40 +18,13 @@ class WorkerMetrics:
     """Counters a routing worker exports; the registry comes from the worker."""
 
     def __init__(self, registry: CollectorRegistry, staleness: Callable[[], float]) -> None:
-        self.requests = Counter(
-            "routeguard_requests",
-            "Calls this worker made to a route, by outcome class.",
-            ["provider", "model", "outcome"],
-            registry=registry,
-        )
-        self.failovers = Counter(
-            "routeguard_failovers",
-            "Requests that moved on from a route to the next candidate.",
-            ["provider", "model", "public_model"],
-            registry=registry,
-        )
-        self.panics = Counter(
-            "routeguard_panic",
-            "candidates() answers in which no route was healthy (all listed, least bad first).",
-            ["public_model"],
-            registry=registry,
-        )
-        staleness_gauge = Gauge(
-            "routeguard_view_staleness_seconds",
-            "Seconds since this worker's view of breaker states was last confirmed current.",
-            registry=registry,
-        )
+        self.requests = names.counter(names.REQUESTS, registry)
+        self.failovers = names.counter(names.FAILOVERS, registry)
+        self.panics = names.counter(names.PANICS, registry)
+        staleness_gauge = names.gauge(names.VIEW_STALENESS, registry)
         staleness_gauge.set_function(lambda: min(staleness(), 1e9))
-        self.degraded = Gauge(
-            "routeguard_client_degraded",
-            "1 while Redis fails this worker's commands and local breakers decide (fail static).",
-            registry=registry,
-        )
-        self.degraded_episodes = Counter(
-            "routeguard_client_degraded_episodes",
-            "Times this worker lost Redis and went fail static.",
-            registry=registry,
-        )
+        self.degraded = names.gauge(names.CLIENT_DEGRADED, registry)
+        self.degraded_episodes = names.counter(names.CLIENT_DEGRADED_EPISODES, registry)
 
     def note_degraded(self, degraded: bool) -> None:
         """Called by the synchroniser on each change of fail-static mode."""

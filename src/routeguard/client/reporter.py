@@ -11,10 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from routeguard.breaker.types import OutcomeBatch
-from routeguard.outcomes import Outcome
+from routeguard.outcomes import HARD_FAILURES, ROUTE_UNUSABLE, Outcome
 
-HARD_FAILURES = frozenset({Outcome.CONNECT_ERROR, Outcome.SERVER_ERROR, Outcome.TIMEOUT})
-"""Failures worth a flush of their own: a hard-down provider opens fleet-wide in one trip."""
+URGENT = HARD_FAILURES | ROUTE_UNUSABLE
+"""Outcomes worth a flush of their own: a hard-down provider opens fleet-wide in one trip."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class OutcomeBuffer:
 
     def add(self, route: str, outcome: Outcome, slow: bool, retry_after_s: float | None) -> None:
         self._pending[route].append(Reported(outcome, slow, retry_after_s))
-        if outcome in HARD_FAILURES or outcome in (Outcome.AUTH_ERROR, Outcome.QUOTA_EXHAUSTED):
+        if outcome in URGENT:
             self.urgent = True
 
     def __len__(self) -> int:
@@ -44,9 +44,7 @@ class OutcomeBuffer:
         pending, self._pending = self._pending, defaultdict(list)
         self.urgent = False
         return {
-            route: OutcomeBatch.of_sequence(
-                (r.outcome, r.slow and r.outcome is Outcome.OK, r.retry_after_s) for r in items
-            )
+            route: OutcomeBatch.of_sequence((r.outcome, r.slow, r.retry_after_s) for r in items)
             for route, items in pending.items()
         }
 

@@ -128,7 +128,8 @@ class Synchroniser:
             await asyncio.sleep(RECONNECT_S)
 
     async def _subscribe_and_read(self) -> None:
-        pubsub = self._redis.pubsub()
+        # Any: redis-py types PubSub.aclose() only from 8.x on; 6.4 is still supported.
+        pubsub: Any = self._redis.pubsub()
         try:
             await pubsub.subscribe(self._keys.transitions_channel)
             # Anything published before the subscription took effect is repaired here.
@@ -136,7 +137,7 @@ class Synchroniser:
             await self._read(pubsub)
         finally:
             with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
 
     async def _read(self, pubsub: Any) -> None:
         """Read messages until the connection fails; silence only triggers a PING."""

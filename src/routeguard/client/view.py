@@ -105,11 +105,6 @@ class LocalView:
         self._synced_at = now
         return changed
 
-    def confirm_fresh(self) -> None:
-        """The pub/sub link is known to be live: the view is current as of now."""
-        if self._synced_at is not None:
-            self._synced_at = self._clock()
-
     def suspect(self, route: str, until_local_s: float) -> None:
         """This worker saw enough hard failures to stop offering the route for a while."""
         self._suspect_until[route] = until_local_s

@@ -8,11 +8,13 @@ docs/configuration.md describes every key.
 
 from __future__ import annotations
 
-from routeguard.config.builtin import BUILTIN_PROVIDERS, BuiltinProvider, Flavour
+from routeguard.config.builtin import BUILTIN_PROVIDERS, BuiltinProvider
 from routeguard.config.catalog import Catalog, Provider, Route
 from routeguard.config.loader import catalog_warnings, check_config, load_catalog, parse_catalog
-from routeguard.config.policies import BreakerSettings, ProbeSettings, ProbeTier, SloSettings
+from routeguard.config.policies import BreakerSettings, ProbeSettings, SloSettings
 from routeguard.config.settings import Settings, load_settings
+from routeguard.providers.base import Flavour
+from routeguard.tiers import ProbeTier
 
 __all__ = [
     "BUILTIN_PROVIDERS",

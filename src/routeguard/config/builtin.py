@@ -2,7 +2,7 @@
 
 A catalog file can declare `openai: {}` and get the base URL, wire flavour, auth
 header, key env var and status page from here. Facts come from
-`reference/provider-apis.md`; each entry notes the quirks that matter to probes.
+docs/providers.md; each entry notes the quirks that matter to probes.
 Everything here is read-only: the mappings are proxies over module constants.
 """
 
@@ -10,19 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
+
+from routeguard.providers.base import Flavour
 
 AUTHORIZATION = "authorization"
 """The one auth header whose value carries a scheme: `Authorization: Bearer <key>`."""
-
-
-class Flavour(StrEnum):
-    """The wire formats routeguard speaks; most vendors are OpenAI-compatible."""
-
-    OPENAI = "openai"  # /chat/completions, `data: [DONE]` streams
-    ANTHROPIC = "anthropic"  # /messages, `event: message_stop` streams
-    GEMINI = "gemini"  # :generateContent, streams end with the connection
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from routeguard.config.builtin import AUTHORIZATION, Flavour
+from routeguard.config.builtin import AUTHORIZATION
 from routeguard.config.notify import NotifyConfig
 from routeguard.config.policies import BreakerSettings, ProbeSettings, SloSettings
 from routeguard.errors import RouteError
+from routeguard.providers.base import Endpoint, Flavour
 from routeguard.routes import parse_route_id
 
 _ROUTES_SHOWN = 10
@@ -28,7 +29,7 @@ def _empty() -> Mapping[str, str]:
 
 @dataclass(frozen=True)
 class Provider:
-    """One upstream API account/endpoint (DESIGN §2), fully resolved."""
+    """One upstream API account/endpoint (docs/configuration.md, `providers`), fully resolved."""
 
     name: str
     flavour: Flavour
@@ -55,6 +56,17 @@ class Provider:
             scheme = "Bearer " if self.auth_header == AUTHORIZATION else ""
             headers[self.auth_header] = scheme + key
         return headers
+
+    def endpoint(self, env: Mapping[str, str] | None = None) -> Endpoint:
+        """The provider as its wire codec sees it: URL, headers with the key, vendor quirks."""
+        key = self.api_key(env)
+        return Endpoint(
+            self.name,
+            self.base_url,
+            self.request_headers(env),
+            self.vendor,
+            secrets=(key,) if key else (),
+        )
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Loads and validates a catalog file (DESIGN §3) into a `Catalog`.
+"""Loads and validates a catalog file (docs/configuration.md) into a `Catalog`.
 
 Every problem in the file is collected and raised together as one
 `ConfigError`, one message per problem, each naming the file, the key path and

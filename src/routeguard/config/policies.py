@@ -7,11 +7,12 @@ levels (global defaults -> provider -> route) field by field.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from routeguard.tiers import ProbeTier
 
 MAX_SECONDS = 31_536_000
 """One year: any duration longer is a unit mistake, and 1e300 or inf is no timer."""
@@ -29,14 +30,6 @@ class Floor:
     def __init__(self, seconds: float, why: str) -> None:
         self.seconds = seconds
         self.why = why
-
-
-class ProbeTier(StrEnum):
-    """The three probe tiers (DESIGN §1)."""
-
-    LIVENESS = "liveness"  # list models: no tokens, per provider
-    COMPLETION = "completion"  # one tiny real completion, per route
-    STREAM = "stream"  # streamed completion: TTFT, tokens/s, terminator
 
 
 class Policy(BaseModel):

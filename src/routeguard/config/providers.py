@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from routeguard.config.builtin import BUILTIN_PROVIDERS, FLAVOUR_DEFAULTS, BuiltinProvider, Flavour
+from routeguard.config.builtin import BUILTIN_PROVIDERS, FLAVOUR_DEFAULTS, BuiltinProvider
 from routeguard.config.catalog import Provider
 from routeguard.config.credentials import (
     ENV_FIX,
@@ -32,6 +32,7 @@ from routeguard.config.problems import (
     show,
     unknown_key_fix,
 )
+from routeguard.providers.base import Flavour
 from routeguard.routes import PROVIDER_NAME, PROVIDER_NAME_RULE
 
 PROVIDER_KEYS = (

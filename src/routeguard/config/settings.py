@@ -1,4 +1,4 @@
-"""Process settings from `ROUTEGUARD_*` environment variables (DESIGN §3).
+"""Process settings from `ROUTEGUARD_*` environment variables (docs/configuration.md).
 
 These say where things are (Redis, the catalog file, the HTTP bind) and how the
 process behaves (log level, tracing); what is monitored lives in the catalog.

@@ -26,19 +26,14 @@ from routeguard.breaker import BreakerStore, Keys
 from routeguard.config import Catalog
 from routeguard.daemon.http import HttpContext, build_app
 from routeguard.daemon.leases import ProbeLeases
-from routeguard.daemon.metrics import (
-    BreakerCollector,
-    ProbeMetrics,
-    SchedulerMetrics,
-    store_up_gauge,
-)
+from routeguard.daemon.metrics import BreakerCollector, SchedulerMetrics, store_up_gauge
 from routeguard.daemon.probe_log import ProbeLog
 from routeguard.daemon.prober import Prober
 from routeguard.daemon.scheduler import ProbeScheduler
 from routeguard.errors import ConfigError, StoreUnavailable
 from routeguard.heartbeat import beat_forever
 from routeguard.notify.dispatcher import Dispatcher
-from routeguard.probes import ProbeRunner
+from routeguard.probes import ProbeMetrics, ProbeRunner
 from routeguard.redact import redact_url
 from routeguard.redis_connect import connect_redis
 from routeguard.tasks import stop_tasks

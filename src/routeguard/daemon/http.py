@@ -1,4 +1,4 @@
-"""The daemon's HTTP interface (DESIGN §7) on aiohttp.web.
+"""The daemon's HTTP interface (docs/daemon.md, HTTP interface) on aiohttp.web.
 
 Read endpoints answer from Redis at request time, so every replica tells the
 same story. The force and dismiss endpoints need the admin token (compared in
@@ -22,13 +22,15 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from routeguard.breaker import BreakerStore, ForceTarget
-from routeguard.config import Catalog
+from routeguard.config import Catalog, Route
 from routeguard.daemon.metrics import BreakerCollector, BreakerSnapshot
-from routeguard.daemon.probe_log import ProbeLog, probe_field
+from routeguard.daemon.probe_log import ProbeLog
 from routeguard.errors import RouteError, RouteguardError, StateError, StoreUnavailable
 from routeguard.notify.dispatcher import Dispatcher
+from routeguard.probes import ProbeJob
 from routeguard.routes import parse_route_id
 from routeguard.status_view import iso_ms, route_record
+from routeguard.tiers import ProbeTier
 
 log = logging.getLogger(__name__)
 
@@ -156,15 +158,15 @@ async def routes(ctx: HttpContext, request: web.Request) -> web.Response:
     for status in statuses:
         record = route_record(status)
         route = ctx.catalog.routes[status.route]
-        record["last_probe"] = _latest(last, status.route, route.provider)
+        record["last_probe"] = _latest(last, route)
         records.append(record)
     return web.json_response({"routes": records})
 
 
-def _latest(last: dict[str, dict[str, Any]], route_id: str, provider: str) -> dict[str, Any] | None:
-    found = [v for k, v in last.items() if k.rsplit("|", 1)[0] == route_id]
-    found.append(last.get(probe_field(provider, "liveness")) or {})
-    found = [f for f in found if f.get("at")]
+def _latest(last: dict[str, dict[str, Any]], route: Route) -> dict[str, Any] | None:
+    """The newest probe that speaks of the route: any tier of its own, or its provider's."""
+    jobs = [ProbeJob(route.id, tier) for tier in ProbeTier] + [ProbeJob.liveness(route.provider)]
+    found = [last[job.key] for job in jobs if last.get(job.key, {}).get("at")]
     return max(found, key=lambda f: f["at"]) if found else None
 
 

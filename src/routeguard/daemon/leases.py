@@ -11,6 +11,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from routeguard.breaker.keys import Keys
+from routeguard.probes import ProbeJob
 
 LEASE_SHARE = 0.8
 """A lease lasts this share of the interval, so the next run is never locked out."""
@@ -24,10 +25,10 @@ class ProbeLeases:
         self._keys = keys
         self.replica_id = replica_id
 
-    async def claim(self, job: str, interval_s: float) -> bool:
+    async def claim(self, job: ProbeJob, interval_s: float) -> bool:
         """True when this replica should run `job` now."""
         ttl_ms = max(1, int(interval_s * LEASE_SHARE * 1000))
         claimed = await self._redis.set(
-            self._keys.probe_lease(job), self.replica_id, nx=True, px=ttl_ms
+            self._keys.probe_lease(job.key), self.replica_id, nx=True, px=ttl_ms
         )
         return bool(claimed)

@@ -15,7 +15,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from routeguard.breaker.keys import Keys
-from routeguard.probes import ProbeResult
+from routeguard.probes import ProbeJob, ProbeResult
 from routeguard.status_view import iso_ms
 
 FIVE_MIN_S, HOUR_S = 300, 3600
@@ -28,16 +28,11 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def probe_field(subject: str, tier: str) -> str:
-    """`<route>|<tier>`, or `<provider>|liveness` for the provider-level tier."""
-    return f"{subject}|{tier}"
-
-
 def last_probe_record(result: ProbeResult) -> dict[str, Any]:
-    """The `last_probe` object of a route record (DESIGN §7)."""
+    """The `last_probe` object of a route record (docs/daemon.md, `GET /v1/routes`)."""
     c = result.classified
     return {
-        "tier": result.target.tier,
+        "tier": result.target.tier.value,
         "outcome": result.outcome.value,
         "at": iso_ms(int(result.started_at * 1000)),
         "latency_s": round(result.duration_s, 4),
@@ -74,21 +69,22 @@ class ProbeLog:
         self._clock = clock
         self._writes = 0
 
-    async def record(
-        self, subject: str, provider: str, result: ProbeResult, ttft_objective_s: float
-    ) -> None:
-        """Store the last probe and count it in the provider's SLI buckets."""
+    async def record(self, job: ProbeJob, result: ProbeResult, *, ttft_within: bool | None) -> None:
+        """Store the last probe and count it in the provider's SLI buckets.
+
+        `ttft_within`: did a streamed answer start within the route's objective
+        (None when nothing streamed).
+        """
         pipe = self._redis.pipeline(transaction=False)
-        field = probe_field(subject, result.target.tier)
-        pipe.hset(self._keys.last_probes, field, json.dumps(last_probe_record(result)))
-        for name, n in _sli_increments(result, ttft_objective_s).items():
+        pipe.hset(self._keys.last_probes, job.key, json.dumps(last_probe_record(result)))
+        for name, n in _sli_increments(result, ttft_within).items():
             for size in (FIVE_MIN_S, HOUR_S):
                 bucket = math.floor(self._clock() / size)
-                pipe.hincrby(self._keys.sla(provider), f"{size}:{bucket}:{name}", n)
+                pipe.hincrby(self._keys.sla(job.provider), f"{size}:{bucket}:{name}", n)
         await pipe.execute()
         self._writes += 1
         if self._writes % PRUNE_EVERY == 0:
-            await self._prune(provider)
+            await self._prune(job.provider)
 
     async def last_probes(self) -> dict[str, dict[str, Any]]:
         raw = await cast("Awaitable[dict[Any, Any]]", self._redis.hgetall(self._keys.last_probes))
@@ -111,14 +107,14 @@ class ProbeLog:
             await cast("Awaitable[Any]", self._redis.hdel(self._keys.sla(provider), *stale))
 
 
-def _sli_increments(result: ProbeResult, ttft_objective_s: float) -> dict[str, int]:
+def _sli_increments(result: ProbeResult, ttft_within: bool | None) -> dict[str, int]:
     counts: dict[str, int] = {}
     outcome = result.outcome
-    if outcome.counts_for_sla and result.target.tier != "liveness":
+    if outcome.counts_for_sla and result.target.tier.per_route:
         counts["bad" if outcome.counts_against_sla else "good"] = 1
-    if result.ttft_s is not None:
+    if ttft_within is not None:
         counts["ttft_n"] = 1
-        counts["ttft_ok"] = int(result.ttft_s <= ttft_objective_s)
+        counts["ttft_ok"] = int(ttft_within)
     return counts
 
 

@@ -27,14 +27,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from routeguard.breaker import BreakerState, BreakerStore, RouteStatus
-from routeguard.config.policies import ProbeTier
 from routeguard.daemon.holds import ProviderHolds
 from routeguard.daemon.metrics import SchedulerMetrics
-from routeguard.daemon.prober import LIVENESS_FEEDS_ROUTES, Prober
-from routeguard.outcomes import Outcome
-from routeguard.probes import ProbeResult
+from routeguard.daemon.prober import Prober
+from routeguard.outcomes import PROVIDER_WIDE_DOWN, Outcome
+from routeguard.probes import ProbeJob, ProbeResult
 from routeguard.store_health import STORE_ERRORS, FailureEpisodes
 from routeguard.tasks import raise_if_cancelled, stop_tasks
+from routeguard.tiers import ProbeTier
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -80,6 +80,7 @@ class ProbeScheduler:
         self._scheduler.add_listener(
             self._on_job_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES
         )
+        self._jobs: dict[str, ProbeJob] = {}
         self._intervals: dict[str, float] = {}
         self._known: dict[str, RouteStatus] = {}
         self._trials: dict[str, asyncio.Task[None]] = {}
@@ -101,12 +102,13 @@ class ProbeScheduler:
             live = [r for r in routes if ProbeTier.LIVENESS in r.probes.tiers]
             if live:
                 interval = min(r.probes.interval_s for r in live)
-                self._add(f"liveness:{provider}", interval, self._liveness_job(provider, interval))
+                job = ProbeJob.liveness(provider)
+                self._add(job, interval, self._liveness_job(job, interval))
         for route in catalog.routes.values():
             for tier in route.probes.tiers:
-                if tier is not ProbeTier.LIVENESS:
-                    job = self._route_job(route.id, tier.value)
-                    self._add(f"{tier.value}:{route.id}", route.probes.interval_s, job)
+                if tier.per_route:
+                    job = ProbeJob.of_route(route.id, tier)
+                    self._add(job, route.probes.interval_s, self._route_job(job))
         self._scheduler.start()
         self._loop_task = asyncio.create_task(self._tick_loop(), name="routeguard-tick")
 
@@ -122,7 +124,7 @@ class ProbeScheduler:
     def _on_job_event(self, event: JobSubmissionEvent) -> None:
         if self._metrics is None:
             return
-        kind = event.job_id.split(":", 1)[0]
+        kind = self._jobs[event.job_id].tier.value
         if event.code == EVENT_JOB_MAX_INSTANCES:
             self._metrics.skipped.labels(kind).inc()
             return
@@ -130,9 +132,10 @@ class ProbeScheduler:
         for planned in event.scheduled_run_times:
             self._metrics.lag.labels(kind).observe(max(0.0, (now - planned).total_seconds()))
 
-    def _add(self, job_id: str, interval: float, func: Callable[[], Awaitable[None]]) -> None:
+    def _add(self, job: ProbeJob, interval: float, func: Callable[[], Awaitable[None]]) -> None:
         first = datetime.now(UTC) + timedelta(seconds=self._rng.uniform(0, interval))
-        self._intervals[job_id] = interval
+        self._jobs[job.key] = job
+        self._intervals[job.key] = interval
 
         async def run() -> None:
             try:
@@ -145,40 +148,40 @@ class ProbeScheduler:
         self._scheduler.add_job(
             run,
             IntervalTrigger(seconds=interval, jitter=interval * JITTER_SHARE),
-            id=job_id,
+            id=job.key,
             max_instances=1,
             coalesce=True,
             next_run_time=first,
             misfire_grace_time=None,
         )
 
-    def _retime(self, job_id: str, interval: float) -> None:
-        if self._intervals.get(job_id) == interval or not self._scheduler.running:
+    def _retime(self, job: ProbeJob, interval: float) -> None:
+        if self._intervals.get(job.key) == interval or not self._scheduler.running:
             return
-        self._intervals[job_id] = interval
+        self._intervals[job.key] = interval
         self._scheduler.reschedule_job(
-            job_id, trigger=IntervalTrigger(seconds=interval, jitter=interval * JITTER_SHARE)
+            job.key, trigger=IntervalTrigger(seconds=interval, jitter=interval * JITTER_SHARE)
         )
 
-    def _liveness_job(self, provider: str, normal_s: float) -> Callable[[], Awaitable[None]]:
+    def _liveness_job(self, job: ProbeJob, normal_s: float) -> Callable[[], Awaitable[None]]:
         catalog = self._prober.catalog
+        provider = job.provider
         routes = self._prober.routes_of(provider)
         suspect_s = min(catalog.routes[r].probes.suspect_interval_s for r in routes)
         floor_s = min(catalog.routes[r].breaker.rate_limit_open_min_s for r in routes)
 
-        async def job() -> None:
-            job_id = f"liveness:{provider}"
+        async def run() -> None:
             if self._holds.held(provider):
                 return
             result = await _guarded(
-                self._prober.probe_provider(provider, self._intervals[job_id]), self._episodes
+                self._prober.probe_provider(provider, self._intervals[job.key]), self._episodes
             )
             if result is not None:
                 self._hold_if_rate_limited(provider, result, floor_s)
-                failing = result.outcome in LIVENESS_FEEDS_ROUTES
-                self._retime(job_id, suspect_s if failing else normal_s)
+                failing = result.outcome in PROVIDER_WIDE_DOWN
+                self._retime(job, suspect_s if failing else normal_s)
 
-        return job
+        return run
 
     def _hold_if_rate_limited(self, provider: str, result: ProbeResult, floor_s: float) -> None:
         if result.outcome is not Outcome.RATE_LIMITED:
@@ -187,31 +190,30 @@ class ProbeScheduler:
         self._holds.hold(provider, hold_s)
         log.info("%s: rate-limited provider-wide; no probes for %.3g s", provider, hold_s)
 
-    def _route_job(self, route_id: str, tier: str) -> Callable[[], Awaitable[None]]:
-        job_id = f"{tier}:{route_id}"
-        provider = self._prober.catalog.routes[route_id].provider
+    def _route_job(self, job: ProbeJob) -> Callable[[], Awaitable[None]]:
+        route_id = job.subject
 
-        async def job() -> None:
+        async def run() -> None:
             if in_timed_open(self._known.get(route_id)) or route_id in self._trials:
                 return
-            if self._holds.held(provider):
+            if self._holds.held(job.provider):
                 return
             done = await _guarded(
-                self._prober.probe_route(route_id, tier, self._intervals[job_id]), self._episodes
+                self._prober.probe_route(job, self._intervals[job.key]), self._episodes
             )
             if done is not None:
                 _, status = done
                 self._note(status)
 
-        return job
+        return run
 
     def _note(self, status: RouteStatus) -> None:
         self._known[status.route] = status
         probes = self._prober.catalog.routes[status.route].probes
         interval = probes.suspect_interval_s if is_suspect(status) else probes.interval_s
         for tier in probes.tiers:
-            if tier is not ProbeTier.LIVENESS:
-                self._retime(f"{tier.value}:{status.route}", interval)
+            if tier.per_route:
+                self._retime(ProbeJob.of_route(status.route, tier), interval)
         if status.state == BreakerState.HALF_OPEN:
             self._start_trials(status.route)
 

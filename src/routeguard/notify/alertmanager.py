@@ -26,6 +26,7 @@ from routeguard.notify.base import (
     json_bytes,
     secret_from_env,
 )
+from routeguard.routes import model_of
 
 SEVERITY_LABELS = {Severity.CRITICAL: "page", Severity.WARNING: "ticket"}
 ALERT_NAMES = {
@@ -38,7 +39,7 @@ ALERT_NAMES = {
 
 def _model_label(note: Notification) -> str:
     if note.scope is Scope.ROUTE:
-        return note.subject.partition("/")[2]
+        return model_of(note.subject)
     return "*"
 
 

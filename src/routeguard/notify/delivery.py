@@ -23,8 +23,9 @@ from datetime import UTC, datetime
 from typing import TypedDict
 
 import httpx
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 
+from routeguard import metric_names as names
 from routeguard.config.notify import DeliverySettings
 from routeguard.notify.base import Action, Channel, ChannelSetupError, Notification
 from routeguard.notify.store import NotifyStore
@@ -77,19 +78,8 @@ class NotificationMetrics:
     """
 
     def __init__(self, registry: CollectorRegistry, channels: Iterable[str] = ()) -> None:
-        self.total = Counter(
-            "routeguard_notifications",
-            "Notification deliveries by channel and outcome "
-            "(delivered, failed, retried, duplicate, superseded)",
-            ["channel", "outcome"],
-            registry=registry,
-        )
-        self.failed = Gauge(
-            "routeguard_notifications_failed",
-            "Deliveries that failed for good and are kept until dismissed, by channel",
-            ["channel"],
-            registry=registry,
-        )
+        self.total = names.counter(names.NOTIFICATIONS, registry)
+        self.failed = names.gauge(names.NOTIFICATIONS_FAILED, registry)
         self._known = set(channels)
         for channel in self._known:  # stable series from the start: 0, not absent
             self.failed.labels(channel=channel).set(0)

@@ -34,6 +34,7 @@ from routeguard.breaker.types import BreakerState, Reason, Transition
 from routeguard.config.notify import NotifyConfig, Severity
 from routeguard.notify.base import Action, IncidentKind, Notification, RouteSnapshot, Scope
 from routeguard.notify.summary import summarize
+from routeguard.routes import model_of, provider_of
 
 CONFIG_REASONS = frozenset({Reason.AUTH_ERROR.value, Reason.QUOTA_EXHAUSTED.value})
 _CYCLE_REASONS = frozenset({Reason.OPEN_EXPIRED.value, Reason.TRIAL_FAILED.value})
@@ -81,7 +82,7 @@ class RouteCondition(BaseModel):
     kind: IncidentKind | None = None  # None: not down (serving, or held by an operator)
 
     def snapshot(self) -> RouteSnapshot:
-        model = self.route.partition("/")[2]
+        model = model_of(self.route)
         return RouteSnapshot(
             route=self.route,
             model=model,
@@ -117,10 +118,6 @@ class TrackerState(BaseModel):
 
     routes: dict[str, RouteCondition] = Field(default_factory=dict)
     incidents: dict[str, Incident] = Field(default_factory=dict)  # "{kind}:{provider}"
-
-
-def provider_of(route: str) -> str:
-    return route.partition("/")[0]
 
 
 def observe(

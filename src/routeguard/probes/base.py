@@ -1,4 +1,4 @@
-"""What a probe is pointed at and what it reports."""
+"""Probe jobs, what a probe is pointed at, and what it reports."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from routeguard.outcomes import Outcome
-from routeguard.providers import Classified, Endpoint, Flavour
-from routeguard.providers.base import Tier
+from routeguard.providers import Classified, Endpoint, WireCodec
+from routeguard.routes import provider_of
+from routeguard.tiers import ProbeTier
 
 # OTel GenAI `gen_ai.provider.name` well-known values; others pass through as is.
 GENAI_PROVIDER_NAMES = {"gemini": "gcp.gemini", "mistral": "mistral_ai"}
@@ -16,12 +17,47 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
+class ProbeJob:
+    """One scheduled probe: a tier against a provider (liveness) or a route (the others).
+
+    Its `key` names it everywhere: the scheduler's job id, its probe lease
+    (`{p}:probe:<key>`), its last-probe field (`{p}:lastprobe`) and its log lines.
+    """
+
+    subject: str
+    """The provider's name for the liveness tier, else the route id."""
+    tier: ProbeTier
+
+    @classmethod
+    def liveness(cls, provider: str) -> ProbeJob:
+        return cls(provider, ProbeTier.LIVENESS)
+
+    @classmethod
+    def of_route(cls, route_id: str, tier: ProbeTier) -> ProbeJob:
+        if not tier.per_route:
+            raise ValueError(f"{tier} probes a provider, not route {route_id!r}")
+        return cls(route_id, tier)
+
+    @property
+    def key(self) -> str:
+        """`<route>|<tier>`, or `<provider>|liveness`."""
+        return f"{self.subject}|{self.tier.value}"
+
+    @property
+    def provider(self) -> str:
+        return provider_of(self.subject)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+@dataclass(frozen=True)
 class ProbeTarget:
     """One probe to run: a tier against a provider (liveness) or a route."""
 
     endpoint: Endpoint
-    flavour: Flavour
-    tier: Tier
+    codec: WireCodec
+    tier: ProbeTier
     model: str | None
     timeout_s: float
 

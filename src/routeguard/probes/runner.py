@@ -18,17 +18,24 @@ import httpx
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from routeguard.daemon.metrics import PROVIDER_LEVEL, ProbeMetrics
+from routeguard.metric_names import PROVIDER_LEVEL
 from routeguard.outcomes import Outcome
 from routeguard.probes.base import ProbeResult, ProbeTarget
+from routeguard.probes.metrics import ProbeMetrics
 from routeguard.probes.tiers import PROBES, TierAnswer
 from routeguard.providers import Classified, classify_exception
 from routeguard.providers.errorbody import error_code
 from routeguard.redact import mask_secrets
+from routeguard.tiers import ProbeTier
 
 log = logging.getLogger(__name__)
 
-OPERATIONS = {"liveness": "list_models", "completion": "chat", "stream": "chat"}
+OPERATIONS = {
+    ProbeTier.LIVENESS: "list_models",
+    ProbeTier.COMPLETION: "chat",
+    ProbeTier.STREAM: "chat",
+}
+"""OTel GenAI `gen_ai.operation.name` of each tier."""
 
 
 class _ConnectTimer:
@@ -89,7 +96,7 @@ class ProbeRunner:
         client = _TracedClient(self._client, timer)
         try:
             async with asyncio.timeout(target.timeout_s):
-                return await PROBES[target.tier](client, target, self._clock)  # type: ignore[arg-type]
+                return await PROBES[target.tier](client, target, self._clock)
         except TimeoutError:
             detail = f"no complete answer within the probe timeout ({target.timeout_s:g} s)"
             return TierAnswer(Classified(Outcome.TIMEOUT, None, None, "timeout", detail))
@@ -105,8 +112,8 @@ class ProbeRunner:
         t = result.target
         model = t.model or PROVIDER_LEVEL
         provider = t.endpoint.provider
-        self._metrics.probes.labels(provider, model, t.tier, result.outcome.value).inc()
-        self._metrics.duration.labels(provider, model, t.tier).observe(result.duration_s)
+        self._metrics.probes.labels(provider, model, t.tier.value, result.outcome.value).inc()
+        self._metrics.duration.labels(provider, model, t.tier.value).observe(result.duration_s)
         if result.ttft_s is not None:
             self._metrics.ttft.labels(provider, model).observe(result.ttft_s)
         c = result.classified
@@ -155,7 +162,7 @@ def _annotate(span: trace.Span, target: ProbeTarget, operation: str, result: Pro
         span.set_attribute("gen_ai.request.model", target.model)
     span.set_attribute("server.address", host)
     span.set_attribute("server.port", port)
-    span.set_attribute("routeguard.probe.tier", target.tier)
+    span.set_attribute("routeguard.probe.tier", target.tier.value)
     span.set_attribute("routeguard.outcome", result.outcome.value)
     c = result.classified
     if c.input_tokens is not None:

@@ -6,15 +6,17 @@ it. Timeouts and cancellation propagate: the runner owns the deadline.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import httpx
 
 from routeguard.outcomes import Outcome
 from routeguard.probes.base import MAX_BODY_BYTES, ProbeTarget
-from routeguard.providers import Classified, ProbeRequest, StreamResult
+from routeguard.providers import Classified, HttpSender, ProbeRequest, StreamResult
 from routeguard.providers.sse import read_stream
+from routeguard.tiers import ProbeTier
 
 ERROR_BODY_BYTES = 256 * 1024
 
@@ -28,7 +30,7 @@ class TierAnswer:
 
 
 Clock = Callable[[], float]
-TierProbe = Callable[[httpx.AsyncClient, ProbeTarget, Clock], Awaitable[TierAnswer]]
+TierProbe = Callable[[HttpSender, ProbeTarget, Clock], Awaitable[TierAnswer]]
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> bytes | None:
@@ -41,83 +43,61 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes | None:
     return bytes(body)
 
 
+async def _classify_body(target: ProbeTarget, response: httpx.Response) -> Classified:
+    """Read a whole answer (an error's within its smaller limit) and classify it."""
+    limit = MAX_BODY_BYTES if response.is_success else ERROR_BODY_BYTES
+    body = await _read_capped(response, limit)
+    if body is None and response.is_success:
+        detail = f"body larger than {limit // (1024 * 1024)} MiB"
+        return Classified(
+            Outcome.BAD_RESPONSE, response.status_code, None, "body_too_large", detail
+        )
+    return target.codec.classify_response(
+        target.endpoint, response.status_code, response.headers, body or b"", tier=target.tier
+    )
+
+
 async def _send_and_classify(
-    client: httpx.AsyncClient, target: ProbeTarget, request: ProbeRequest
+    client: HttpSender, target: ProbeTarget, request: ProbeRequest
 ) -> TierAnswer:
     response = await client.send(request.build(client), stream=True)
     try:
-        limit = MAX_BODY_BYTES if response.is_success else ERROR_BODY_BYTES
-        body = await _read_capped(response, limit)
+        return TierAnswer(await _classify_body(target, response))
     finally:
         await response.aclose()
-    if body is None:
-        detail = f"body larger than {limit // (1024 * 1024) or 1} MiB"
-        return TierAnswer(
-            Classified(Outcome.BAD_RESPONSE, response.status_code, None, "body_too_large", detail)
-            if response.is_success
-            else target.flavour.classify_response(
-                response.status_code,
-                response.headers,
-                b"",
-                tier=target.tier,
-                vendor=target.endpoint.vendor,
-            )
-        )
-    classified = target.flavour.classify_response(
-        response.status_code,
-        response.headers,
-        body,
-        tier=target.tier,
-        vendor=target.endpoint.vendor,
-    )
-    return TierAnswer(classified)
 
 
-async def probe_liveness(
-    client: httpx.AsyncClient, target: ProbeTarget, clock: Clock
-) -> TierAnswer:
+async def probe_liveness(client: HttpSender, target: ProbeTarget, clock: Clock) -> TierAnswer:
     """List models: proves the API answers and the key works, spends no tokens."""
-    return await _send_and_classify(
-        client, target, target.flavour.liveness_request(target.endpoint)
-    )
+    return await _send_and_classify(client, target, target.codec.liveness_request(target.endpoint))
 
 
-async def probe_completion(
-    client: httpx.AsyncClient, target: ProbeTarget, clock: Clock
-) -> TierAnswer:
+async def probe_completion(client: HttpSender, target: ProbeTarget, clock: Clock) -> TierAnswer:
     """One tiny real completion of the route's model."""
-    request = target.flavour.completion_request(target.endpoint, target.model or "")
+    request = target.codec.completion_request(target.endpoint, target.model or "")
     return await _send_and_classify(client, target, request)
 
 
-async def probe_stream(client: httpx.AsyncClient, target: ProbeTarget, clock: Clock) -> TierAnswer:
+async def probe_stream(client: HttpSender, target: ProbeTarget, clock: Clock) -> TierAnswer:
     """A streamed completion: TTFT, tokens/s, and the stream's terminator."""
-    request = target.flavour.stream_request(target.endpoint, target.model or "")
+    request = target.codec.stream_request(target.endpoint, target.model or "")
     started = clock()
     response = await client.send(request.build(client), stream=True)
     try:
         if not response.is_success:
-            body = await _read_capped(response, ERROR_BODY_BYTES) or b""
-            classified = target.flavour.classify_response(
-                response.status_code,
-                response.headers,
-                body,
-                tier=target.tier,
-                vendor=target.endpoint.vendor,
-            )
-            return TierAnswer(classified)
-        interpreter = target.flavour.new_stream_interpreter(
-            vendor=target.endpoint.vendor, started_s=started
-        )
+            return TierAnswer(await _classify_body(target, response))
+        interpreter = target.codec.new_stream_interpreter(target.endpoint, started_s=started)
         result = await read_stream(response, interpreter, clock=clock)
     finally:
         await response.aclose()
     return TierAnswer(result.classified, result)
 
 
-PROBES: dict[str, TierProbe] = {
-    "liveness": probe_liveness,
-    "completion": probe_completion,
-    "stream": probe_stream,
-}
-"""Tier name -> probe function. Adding a tier is one function and one entry."""
+PROBES: Mapping[ProbeTier, TierProbe] = MappingProxyType(
+    {
+        ProbeTier.LIVENESS: probe_liveness,
+        ProbeTier.COMPLETION: probe_completion,
+        ProbeTier.STREAM: probe_stream,
+    }
+)
+"""Each tier's probe function. Adding a tier is one function and one entry."""

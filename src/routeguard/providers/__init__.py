@@ -2,23 +2,28 @@
 
 One module per wire format, one registry dict (blackbox_exporter's `Probers`)::
 
-    FLAVOURS = {"openai": OPENAI, "anthropic": ANTHROPIC, "gemini": GEMINI}
+    CODECS = {Flavour.OPENAI: OPENAI, Flavour.ANTHROPIC: ANTHROPIC, Flavour.GEMINI: GEMINI}
 
 Most vendors speak `openai`; `Endpoint.vendor` switches on their quirks. Every
-decision is a pure function of status, headers and bytes (docs/providers.md).
+decision is a pure function of the endpoint, status, headers and bytes
+(docs/providers.md).
 """
 
 from __future__ import annotations
 
-from routeguard.providers.anthropic import ANTHROPIC, AnthropicFlavour
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from routeguard.providers.anthropic import ANTHROPIC, AnthropicCodec
 from routeguard.providers.base import (
     Classified,
     Endpoint,
     Flavour,
+    HttpSender,
     ProbeRequest,
     StreamInterpreter,
     StreamResult,
-    Tier,
+    WireCodec,
 )
 from routeguard.providers.classify import (
     classify_error_response,
@@ -26,25 +31,28 @@ from routeguard.providers.classify import (
     classify_inband_error,
     classify_status,
 )
-from routeguard.providers.gemini import GEMINI, GeminiFlavour
-from routeguard.providers.openai import OPENAI, OpenAIFlavour
+from routeguard.providers.gemini import GEMINI, GeminiCodec
+from routeguard.providers.openai import OPENAI, OpenAICodec
 from routeguard.providers.retry_after import retry_after_seconds
 from routeguard.providers.sse import SSEEvent, SSEKind, SSEParser, SSEProtocolError, read_stream
 
-FLAVOURS: dict[str, Flavour] = {"openai": OPENAI, "anthropic": ANTHROPIC, "gemini": GEMINI}
-"""Wire flavour by name, as `providers.<name>.flavour` names it in the catalog."""
+CODECS: Mapping[Flavour, WireCodec] = MappingProxyType(
+    {Flavour.OPENAI: OPENAI, Flavour.ANTHROPIC: ANTHROPIC, Flavour.GEMINI: GEMINI}
+)
+"""Each flavour's codec; `providers.<name>.flavour` in the catalog picks one."""
 
 __all__ = [
     "ANTHROPIC",
-    "FLAVOURS",
+    "CODECS",
     "GEMINI",
     "OPENAI",
-    "AnthropicFlavour",
+    "AnthropicCodec",
     "Classified",
     "Endpoint",
     "Flavour",
-    "GeminiFlavour",
-    "OpenAIFlavour",
+    "GeminiCodec",
+    "HttpSender",
+    "OpenAICodec",
     "ProbeRequest",
     "SSEEvent",
     "SSEKind",
@@ -52,7 +60,7 @@ __all__ = [
     "SSEProtocolError",
     "StreamInterpreter",
     "StreamResult",
-    "Tier",
+    "WireCodec",
     "classify_error_response",
     "classify_exception",
     "classify_inband_error",

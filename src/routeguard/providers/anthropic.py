@@ -1,6 +1,6 @@
 """The Anthropic Messages wire flavour.
 
-Quirks handled here (reference/provider-apis.md, Anthropic section):
+Quirks handled here (docs/providers.md, Anthropic):
 
 - every request needs `anthropic-version` (added when the caller did not);
 - `max_tokens: 1` is a complete answer (`stop_reason: "max_tokens"`);
@@ -24,10 +24,10 @@ from routeguard.providers.base import (
     STREAM_MAX_TOKENS,
     Classified,
     Endpoint,
+    Flavour,
     ProbeRequest,
     StreamResult,
     StreamTally,
-    Tier,
     as_int,
     merged_headers,
 )
@@ -40,6 +40,7 @@ from routeguard.providers.classify import (
 )
 from routeguard.providers.errorbody import parse_json
 from routeguard.providers.sse import SSEEvent
+from routeguard.tiers import ProbeTier
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -68,10 +69,10 @@ def messages_body(model: str, *, stream: bool) -> dict[str, Any]:
     return body
 
 
-class AnthropicFlavour:
+class AnthropicCodec:
     """Messages over `/models` and `/messages`."""
 
-    name = "anthropic"
+    flavour = Flavour.ANTHROPIC
 
     def _headers(self, ep: Endpoint, **extra: str) -> dict[str, str]:
         return merged_headers(ep.headers, {"anthropic-version": ANTHROPIC_VERSION, **extra})
@@ -90,14 +91,9 @@ class AnthropicFlavour:
         )
 
     def classify_response(
-        self,
-        status: int,
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        tier: Tier,
-        vendor: str = "",
+        self, ep: Endpoint, status: int, headers: Mapping[str, str], body: bytes, *, tier: ProbeTier
     ) -> Classified:
+        vendor = ep.vendor
         if not 200 <= status < 300:
             return classify_error_response(status, headers, body, vendor)
         doc = success_body(status, body)
@@ -107,7 +103,7 @@ class AnthropicFlavour:
             return classify_inband_error(doc, headers, vendor, status=status)
         if not isinstance(doc, dict):
             return bad_response(status, "unexpected_shape", "answer is not a JSON object")
-        if tier == "liveness":
+        if tier == ProbeTier.LIVENESS:
             if isinstance(doc.get("data"), list):
                 return Classified(Outcome.OK, status)
             return bad_response(status, "unexpected_shape", "model list without data: [...]")
@@ -118,10 +114,8 @@ class AnthropicFlavour:
             Outcome.OK, status, input_tokens=input_tokens, output_tokens=output_tokens
         )
 
-    def new_stream_interpreter(
-        self, *, vendor: str = "", started_s: float = 0.0
-    ) -> AnthropicStream:
-        return AnthropicStream(vendor=vendor, started_s=started_s)
+    def new_stream_interpreter(self, ep: Endpoint, *, started_s: float = 0.0) -> AnthropicStream:
+        return AnthropicStream(vendor=ep.vendor, started_s=started_s)
 
 
 class AnthropicStream:
@@ -178,5 +172,5 @@ class AnthropicStream:
         return self._tally.result(now_s, complete=self._tally.terminated, why_incomplete=why)
 
 
-ANTHROPIC = AnthropicFlavour()
+ANTHROPIC = AnthropicCodec()
 """The stateless Anthropic Messages flavour."""

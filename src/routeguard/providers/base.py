@@ -1,27 +1,43 @@
 """Shared types of the wire flavours: what a probe sends, and what its answer means.
 
-A flavour (one module per wire format: `openai`, `anthropic`, `gemini`) builds
-`ProbeRequest`s for an `Endpoint` and turns whatever comes back into a
-`Classified` outcome (DESIGN §4). Flavours are stateless; the only state is the
-`StreamInterpreter` a flavour hands out for one streamed call. Nothing here does
-I/O: the probe runner sends the requests and reads the bytes.
+Each `Flavour` (one module per wire format: `openai`, `anthropic`, `gemini`) has
+a `WireCodec` that builds `ProbeRequest`s for an `Endpoint` and turns whatever
+comes back into a `Classified` outcome (docs/providers.md). Codecs are
+stateless; the only state is the `StreamInterpreter` a codec hands out for one
+streamed call. Nothing here does I/O: the probe runner sends the requests and
+reads the bytes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
 
 from routeguard.outcomes import Outcome
+from routeguard.tiers import ProbeTier
 
 if TYPE_CHECKING:
     import httpx
 
     from routeguard.providers.sse import SSEEvent
 
-Tier = Literal["liveness", "completion", "stream"]
-"""Probe tiers (DESIGN §1): list models, one tiny completion, one streamed completion."""
+
+class Flavour(StrEnum):
+    """The wire formats routeguard speaks (`providers.<name>.flavour` in the catalog)."""
+
+    OPENAI = "openai"  # /chat/completions, `data: [DONE]` streams; most vendors speak it
+    ANTHROPIC = "anthropic"  # /messages, `event: message_stop` streams
+    GEMINI = "gemini"  # :generateContent, streams end with the connection
+
+
+class HttpSender(Protocol):
+    """What a request is built and sent with: an `httpx.AsyncClient`, or a wrapper of one."""
+
+    def build_request(self, method: str, url: str, **kwargs: Any) -> httpx.Request: ...
+
+    async def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response: ...
 
 
 @dataclass(frozen=True)
@@ -55,7 +71,7 @@ class ProbeRequest:
     stream: bool = False
     """True when the runner must send it with `stream=True` and read it as SSE."""
 
-    def build(self, client: httpx.AsyncClient) -> httpx.Request:
+    def build(self, client: HttpSender) -> httpx.Request:
         """The request for `client.send(request, stream=self.stream)`."""
         return client.build_request(
             self.method, self.url, headers=dict(self.headers), json=self.json
@@ -133,11 +149,14 @@ class StreamInterpreter(Protocol):
         ...
 
 
-class Flavour(Protocol):
-    """One wire format: how to probe it and how to read its answers."""
+class WireCodec(Protocol):
+    """One flavour's wire format: how to probe it and how to read its answers.
+
+    Vendor quirks come from `Endpoint.vendor`, so every method takes the endpoint.
+    """
 
     @property
-    def name(self) -> str: ...
+    def flavour(self) -> Flavour: ...
 
     def liveness_request(self, ep: Endpoint) -> ProbeRequest:
         """List models: no tokens spent."""
@@ -152,20 +171,12 @@ class Flavour(Protocol):
         ...
 
     def classify_response(
-        self,
-        status: int,
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        tier: Tier,
-        vendor: str = "",
+        self, ep: Endpoint, status: int, headers: Mapping[str, str], body: bytes, *, tier: ProbeTier
     ) -> Classified:
         """A complete (non-streamed) response of any status, or a streamed non-2xx one."""
         ...
 
-    def new_stream_interpreter(
-        self, *, vendor: str = "", started_s: float = 0.0
-    ) -> StreamInterpreter:
+    def new_stream_interpreter(self, ep: Endpoint, *, started_s: float = 0.0) -> StreamInterpreter:
         """A fresh interpreter for one streamed 2xx response; `started_s` is when the
         request was sent, on the clock later passed to `feed()`."""
         ...

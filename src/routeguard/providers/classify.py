@@ -1,4 +1,4 @@
-"""HTTP statuses, error bodies and exceptions mapped to outcome classes (DESIGN §4).
+"""HTTP statuses, error bodies and exceptions mapped to outcome classes (docs/providers.md, Outcome classes).
 
 This is the one place foreign errors become `Outcome`s; the flavour modules only
 decide what a *successful* body must look like and where in-band errors hide.

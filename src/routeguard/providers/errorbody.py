@@ -1,7 +1,7 @@
 """Reading vendors' error bodies without ever raising, and keeping secrets out of text.
 
 Every vendor wraps errors differently; `error_info()` reduces the shapes in
-`reference/provider-apis.md` to one `ErrorInfo`:
+docs/providers.md to one `ErrorInfo`:
 
 - OpenAI and most compatibles: `{"error": {"message", "type", "param", "code"}}`
 - Anthropic: `{"type": "error", "error": {"type", "message", "details": {"error_code"}}}`

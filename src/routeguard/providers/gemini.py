@@ -1,6 +1,6 @@
 """The Google Gemini (Generative Language API) wire flavour.
 
-Quirks handled here (reference/provider-apis.md, Gemini section):
+Quirks handled here (docs/providers.md, Gemini):
 
 - liveness lists one model (`?pageSize=1`); the key goes in `x-goog-api-key`,
   filled in by the caller (never `?key=`, which would put it in URLs and logs);
@@ -29,10 +29,10 @@ from routeguard.providers.base import (
     STREAM_MAX_TOKENS,
     Classified,
     Endpoint,
+    Flavour,
     ProbeRequest,
     StreamResult,
     StreamTally,
-    Tier,
     as_int,
     merged_headers,
 )
@@ -45,6 +45,7 @@ from routeguard.providers.classify import (
 )
 from routeguard.providers.errorbody import parse_json
 from routeguard.providers.sse import SSEEvent
+from routeguard.tiers import ProbeTier
 
 PRO_THINKING_BUDGET = 128
 """The smallest thinking budget Gemini 2.5 Pro accepts (it cannot disable thinking)."""
@@ -95,10 +96,10 @@ def _body(model: str, *, stream: bool) -> dict[str, Any]:
     }
 
 
-class GeminiFlavour:
+class GeminiCodec:
     """generateContent / streamGenerateContent over the v1beta REST surface."""
 
-    name = "gemini"
+    flavour = Flavour.GEMINI
 
     def liveness_request(self, ep: Endpoint) -> ProbeRequest:
         return ProbeRequest("GET", ep.url("models?pageSize=1"), dict(ep.headers))
@@ -113,14 +114,9 @@ class GeminiFlavour:
         return ProbeRequest("POST", url, headers, _body(model, stream=True), stream=True)
 
     def classify_response(
-        self,
-        status: int,
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        tier: Tier,
-        vendor: str = "",
+        self, ep: Endpoint, status: int, headers: Mapping[str, str], body: bytes, *, tier: ProbeTier
     ) -> Classified:
+        vendor = ep.vendor
         if not 200 <= status < 300:
             return classify_error_response(status, headers, body, vendor)
         doc = success_body(status, body)
@@ -132,14 +128,14 @@ class GeminiFlavour:
             return classify_inband_error(doc, headers, vendor, status=status)
         if not isinstance(doc, dict):
             return bad_response(status, "unexpected_shape", "answer is not a JSON object")
-        if tier == "liveness":
+        if tier == ProbeTier.LIVENESS:
             if isinstance(doc.get("models"), list):
                 return Classified(Outcome.OK, status)
             return bad_response(status, "unexpected_shape", "model list without models: [...]")
         return _generate_content(status, doc)
 
-    def new_stream_interpreter(self, *, vendor: str = "", started_s: float = 0.0) -> GeminiStream:
-        return GeminiStream(vendor=vendor, started_s=started_s)
+    def new_stream_interpreter(self, ep: Endpoint, *, started_s: float = 0.0) -> GeminiStream:
+        return GeminiStream(vendor=ep.vendor, started_s=started_s)
 
 
 def _candidates(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -235,5 +231,5 @@ class GeminiStream:
         return self._tally.result(now_s, complete=self._tally.terminated, why_incomplete=why)
 
 
-GEMINI = GeminiFlavour()
+GEMINI = GeminiCodec()
 """The stateless Gemini flavour."""

@@ -1,7 +1,7 @@
 """The OpenAI-compatible Chat Completions wire flavour.
 
 Spoken by OpenAI, Mistral, DeepSeek, Together, Fireworks, Groq, OpenRouter and
-self-hosted servers (vLLM…). Vendor quirks handled here (reference/provider-apis.md):
+self-hosted servers (vLLM…). Vendor quirks handled here (docs/providers.md):
 
 - reasoning models (o1/o3/o4…, gpt-5*) reject `max_tokens`: they get
   `max_completion_tokens` with a budget they may spend entirely on thinking, so an
@@ -29,10 +29,10 @@ from routeguard.providers.base import (
     STREAM_MAX_TOKENS,
     Classified,
     Endpoint,
+    Flavour,
     ProbeRequest,
     StreamResult,
     StreamTally,
-    Tier,
     as_int,
     merged_headers,
 )
@@ -45,6 +45,7 @@ from routeguard.providers.classify import (
 )
 from routeguard.providers.errorbody import parse_json
 from routeguard.providers.sse import SSEEvent
+from routeguard.tiers import ProbeTier
 
 REASONING_MAX_TOKENS = 16
 """`max_completion_tokens` of a reasoning model's completion probe (reasoning counts)."""
@@ -109,10 +110,10 @@ def parse_usage(doc: Mapping[str, Any]) -> tuple[int | None, int | None]:
     return as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens"))
 
 
-class OpenAIFlavour:
+class OpenAICodec:
     """Chat Completions over `/models` and `/chat/completions`."""
 
-    name = "openai"
+    flavour = Flavour.OPENAI
 
     def liveness_request(self, ep: Endpoint) -> ProbeRequest:
         return ProbeRequest("GET", ep.url("models"), dict(ep.headers))
@@ -127,16 +128,11 @@ class OpenAIFlavour:
         return ProbeRequest("POST", ep.url("chat/completions"), headers, body, stream=True)
 
     def classify_response(
-        self,
-        status: int,
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        tier: Tier,
-        vendor: str = "",
+        self, ep: Endpoint, status: int, headers: Mapping[str, str], body: bytes, *, tier: ProbeTier
     ) -> Classified:
+        vendor = ep.vendor
         if not 200 <= status < 300:
-            if vendor == "fireworks" and tier == "liveness" and status == 500:
+            if vendor == "fireworks" and tier == ProbeTier.LIVENESS and status == 500:
                 return Classified(
                     Outcome.CLIENT_ERROR,
                     status,
@@ -149,12 +145,12 @@ class OpenAIFlavour:
             return doc
         if has_inband_error(doc):
             return classify_inband_error(doc, headers, vendor, status=status)
-        if tier == "liveness":
+        if tier == ProbeTier.LIVENESS:
             return _model_list(status, doc, vendor)
         return _chat_completion(status, headers, doc, vendor)
 
-    def new_stream_interpreter(self, *, vendor: str = "", started_s: float = 0.0) -> OpenAIStream:
-        return OpenAIStream(vendor=vendor, started_s=started_s)
+    def new_stream_interpreter(self, ep: Endpoint, *, started_s: float = 0.0) -> OpenAIStream:
+        return OpenAIStream(vendor=ep.vendor, started_s=started_s)
 
 
 def _model_list(status: int, doc: object, vendor: str) -> Classified:
@@ -244,5 +240,5 @@ class OpenAIStream:
         return self._tally.result(now_s, complete=self._tally.terminated, why_incomplete=why)
 
 
-OPENAI = OpenAIFlavour()
+OPENAI = OpenAICodec()
 """The stateless OpenAI-compatible flavour."""

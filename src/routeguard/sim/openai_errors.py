@@ -1,6 +1,6 @@
 """Error bodies and headers of the OpenAI-compatible vendors, each in its own shape.
 
-Shapes (reference/provider-apis.md):
+Shapes (docs/providers.md):
 
 - OpenAI, Together, DeepSeek, generic: `{"error": {"message", "type", "param", "code"}}`
 - Groq: the same without `param`; `code` only when there is one

@@ -7,7 +7,7 @@ Endpoints under `/v1`: `GET /models` (`limit`, `after_id`, `before_id`) and
 `retry-after`. Streams run message_start, content_block_start, ping,
 content_block_delta…, content_block_stop, message_delta, message_stop; an error
 after the 200 is `event: error` and no message_stop. Rate-limit resets are
-RFC 3339 timestamps (reference/provider-apis.md).
+RFC 3339 timestamps (docs/providers.md).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ google.rpc.Status; a 429 carries QuotaFailure and RetryInfo.retryDelay in its bo
 and no rate-limit headers. SSE has no sentinel: the last chunk carries
 `finishReason` and the connection closes. On 2.5 models `maxOutputTokens` counts
 thinking, so a tiny budget yields empty text with `MAX_TOKENS` unless
-`thinkingBudget` is 0 (Pro cannot turn thinking off) (reference/provider-apis.md).
+`thinkingBudget` is 0 (Pro cannot turn thinking off) (docs/providers.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The OpenAI Chat Completions wire flavour, and the quirks of the vendors that copy it.
 
 Endpoints under `/v1`: `GET /models`, `POST /chat/completions` (DeepSeek also
-answers without the `/v1`). Vendor quirks (reference/provider-apis.md):
+answers without the `/v1`). Vendor quirks (docs/providers.md):
 
 - Together lists models as a bare JSON array; OpenRouter's list carries pricing
   strings and needs no key;
