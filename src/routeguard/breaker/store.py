@@ -35,17 +35,13 @@ from routeguard.config.policies import BreakerSettings
 from routeguard.errors import RouteError, StateError, StoreUnavailable
 from routeguard.outcomes import Outcome
 from routeguard.redact import redact_url
-from routeguard.redis_connect import REDIS_TIME_SCRIPT, connect_redis, replica_acks
+from routeguard.redis_connect import REDIS_TIME_SCRIPT, connect_redis, replica_acks, text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_STREAM_MAXLEN = 10_000
 MAX_REASON_CHARS = 200
 DUE_BATCH = 500
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 class BreakerStore:
@@ -174,7 +170,7 @@ class BreakerStore:
         due_raw = await self._guard(
             self._scripts["due"](keys=[self._keys.open_index], args=[DUE_BATCH])
         )
-        due = [r for r in map(_text, due_raw) if r in self._params]
+        due = [r for r in map(text, due_raw) if r in self._params]
         moved: list[Transition] = []
         for route in due:
             status = await self.record_batch(route, OutcomeBatch())
@@ -199,7 +195,7 @@ class BreakerStore:
         replies = await self._guard(pipe.execute())
         counts: dict[str, dict[tuple[str, str], int]] = {}
         for route, reply in zip(self._params, replies, strict=True):
-            moves = {tuple(_text(k).split(">", 1)): int(v) for k, v in reply.items()}
+            moves = {tuple(text(k).split(">", 1)): int(v) for k, v in reply.items()}
             counts[route] = {(m[0], m[1]): n for m, n in moves.items() if len(m) == 2}
         return counts
 
@@ -214,8 +210,8 @@ class BreakerStore:
             raise StateError(f"bad event id {since!r}: {exc}") from None
         out = []
         for entry_id, fields in entries or []:
-            decoded = {_text(k): _text(v) for k, v in (fields or {}).items()}
-            out.append(Transition.from_fields(decoded, event_id=_text(entry_id)))
+            decoded = {text(k): text(v) for k, v in (fields or {}).items()}
+            out.append(Transition.from_fields(decoded, event_id=text(entry_id)))
         return out
 
     # -- plumbing ---------------------------------------------------------------
@@ -292,7 +288,7 @@ class BreakerStore:
 
 
 def _parse_result(route: str, raw: Any) -> tuple[RouteStatus, bool]:
-    data = json.loads(_text(raw))
+    data = json.loads(text(raw))
     events = data["events"] if isinstance(data["events"], list) else []
     transitions = tuple(Transition.from_fields(ev) for ev in events)
     base = RouteStatus.from_fields(route, data["snapshot"])
@@ -306,8 +302,8 @@ def _status_from_hashes(
     window: Mapping[Any, Any],
     now_ms: int,
 ) -> RouteStatus:
-    fields = {_text(k): _text(v) for k, v in state.items()}
-    counts = {_text(k): int(v) for k, v in window.items()}
+    fields = {text(k): text(v) for k, v in state.items()}
+    counts = {text(k): int(v) for k, v in window.items()}
     figures, _ = sum_window(counts, now_ms, params)
     record = RouteRecord()
     fields.setdefault("state", record.state.value)
