@@ -149,10 +149,6 @@ class BreakerStore:
         status, granted = await self._run("acquire", route, [token])
         return status, token if granted else None
 
-    async def release_trial(self, route: str, token: str) -> None:
-        """Give a trial lease back without reporting an outcome."""
-        await self._guard(self._redis.zrem(self._keys.lease(self._checked(route)), token))
-
     async def force(self, route: str, target: ForceTarget | str, reason: str) -> RouteStatus:
         """Force a route open or closed, or hand it back (`auto`); audited in the stream."""
         try:
