@@ -218,10 +218,12 @@ class BreakerStore:
             raise RouteError(f"unknown route {route!r}: routes in the catalog are {known}")
         return route
 
-    async def _run(self, name: str, route: str, extra: list[Any]) -> tuple[RouteStatus, bool]:
+    async def _run(self, name: str, route: str, op_args: list[Any]) -> tuple[RouteStatus, bool]:
+        """Run script `name` on `route` with its own arguments (ARGV[5..]); returns
+        the route after it and whether a trial lease was granted."""
         self._checked(route)
         params = self._param_args[route]
-        args = [route, self._keys.transitions_channel, self._maxlen, params, *extra]
+        args = [route, self._keys.transitions_channel, self._maxlen, params, *op_args]
         keys = self._keys.route_keys(route)
         if self._acks is None:
             raw = await self._guard(self._scripts[name](keys=keys, args=args))
@@ -284,11 +286,13 @@ class BreakerStore:
 
 
 def _parse_result(route: str, raw: Any) -> tuple[RouteStatus, bool]:
+    """A script's `{snapshot, events, granted}`: the route after it, and whether a trial
+    lease was granted (only acquire grants one)."""
     data = json.loads(text(raw))
-    events = data["events"] if isinstance(data["events"], list) else []
+    events = data["events"] if isinstance(data["events"], list) else []  # cjson: {} when empty
     transitions = tuple(Transition.from_fields(ev) for ev in events)
     base = RouteStatus.from_fields(route, data["snapshot"])
-    return replace(base, transitions=transitions), bool(data["extra"])
+    return replace(base, transitions=transitions), bool(data["granted"])
 
 
 def _status_from_hashes(
@@ -298,11 +302,11 @@ def _status_from_hashes(
     window: Mapping[Any, Any],
     now_ms: int,
 ) -> RouteStatus:
-    fields = {text(k): text(v) for k, v in state.items()}
+    """The route as its hashes hold it (old field names too: RouteStatus.from_fields)."""
+    fields: dict[str, Any] = {text(k): text(v) for k, v in state.items()}
     counts = {text(k): int(v) for k, v in window.items()}
     figures, _ = sum_window(counts, now_ms, params)
-    record = RouteRecord()
-    fields.setdefault("state", record.state.value)
-    fields |= {"calls": str(figures.calls), "failures": str(figures.failures)}
-    fields |= {"slow": str(figures.slow), "now": str(now_ms)}
+    fields.setdefault("state", RouteRecord().state.value)
+    fields |= {"calls": figures.calls, "failures": figures.failures, "slow": figures.slow}
+    fields["now_ms"] = now_ms
     return RouteStatus.from_fields(route, fields)
