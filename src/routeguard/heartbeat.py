@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from routeguard.breaker import Keys
-from routeguard.redis_connect import REDIS_TIME_SCRIPT
+from routeguard.redis_connect import REDIS_TIME_SCRIPT, text
 from routeguard.tasks import raise_if_cancelled
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ async def live_daemons(redis: Redis, keys: Keys) -> list[str]:
     """Replica ids with a fresh heartbeat under `keys`' prefix."""
     now_ms = await redis_now_ms(redis, keys)
     stamps = await cast("Awaitable[dict[Any, Any]]", redis.hgetall(keys.daemons))
-    return sorted(_text(r) for r, at in stamps.items() if now_ms - int(at) <= FRESH_S * 1000)
+    return sorted(text(r) for r, at in stamps.items() if now_ms - int(at) <= FRESH_S * 1000)
 
 
 def no_daemon_message(keys: Keys, where: str) -> str:
@@ -69,7 +69,3 @@ def no_daemon_message(keys: Keys, where: str) -> str:
         "every route reads closed at version 0. Check that ROUTEGUARD_KEY_PREFIX matches "
         "the daemon's and that a daemon runs against this Redis"
     )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

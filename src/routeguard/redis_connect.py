@@ -36,6 +36,12 @@ from routeguard.redis_url import RedisTarget, ReplicaAcks, Topology, parse_redis
 REDIS_TIME_SCRIPT = "return redis.call('TIME')"
 
 
+def text(value: Any) -> str:
+    """One value of a Redis reply as text: bytes (a client without decode_responses)
+    decoded as UTF-8, anything else through str()."""
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
 class AckedRedis(Redis):
     """A Redis client whose URL asked for transitions to be acknowledged by replicas."""
 

@@ -8,7 +8,7 @@ never read here; arithmetic mirrors Lua's doubles (float division, then floor).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from routeguard.breaker.types import (
     JITTER_SCALE,
@@ -28,7 +28,7 @@ _UNTIMED_OPEN = (Reason.AUTH_ERROR, Reason.QUOTA_EXHAUSTED)
 
 @dataclass
 class RouteRecord:
-    """The fields of a route's state hash."""
+    """The fields of a route's state hash, by the hash's own names (lua/prelude.lua FIELDS)."""
 
     state: BreakerState = BreakerState.CLOSED
     reason: str = ""
@@ -38,7 +38,7 @@ class RouteRecord:
     open_until_ms: int = 0
     trips: int = 0
     decay_from_ms: int = 0
-    consecutive: int = 0
+    consecutive_failures: int = 0
     trial_successes: int = 0
     rate_open_ms: int = 0  # the last rate-limited open time of the current run of them
 
@@ -91,7 +91,10 @@ class RouteBreaker:
         self._begin(now_ms)
         self._add_to_window(batch)
         r = self.record
-        r.consecutive = batch.trailing_failures if batch.ok > 0 else r.consecutive + batch.failures
+        if batch.ok > 0:
+            r.consecutive_failures = batch.trailing_failures
+        else:
+            r.consecutive_failures += batch.failures
         if r.state == BreakerState.CLOSED:
             self._decide_closed(batch, jitter)
         elif r.state == BreakerState.HALF_OPEN:
@@ -147,9 +150,7 @@ class RouteBreaker:
             version=r.version,
             open_until_ms=r.open_until_ms,
             trips=r.trips,
-            window=WindowFigures(
-                figures.calls, figures.failures, figures.slow, consecutive_failures=r.consecutive
-            ),
+            window=replace(figures, consecutive_failures=r.consecutive_failures),
             now_ms=now_ms,
             trial_successes=r.trial_successes,
         )
@@ -208,7 +209,7 @@ class RouteBreaker:
                 at_ms=self._now,
                 open_until_ms=r.open_until_ms,
                 trips=r.trips,
-                window=WindowFigures(w.calls, w.failures, w.slow, r.consecutive),
+                window=WindowFigures(w.calls, w.failures, w.slow, r.consecutive_failures),
             )
         )
 
@@ -229,13 +230,13 @@ class RouteBreaker:
             r.open_until_ms = 0
         r.trial_successes = 0
         self._transition(BreakerState.OPEN, reason, detail)
-        r.consecutive = 0  # after the event, which shows the run that tripped it
+        r.consecutive_failures = 0  # after the event, which shows the run that tripped it
 
     def _close(self, reason: Reason, detail: str) -> None:
         r = self.record
         r.open_until_ms = 0
         r.rate_open_ms = 0
-        r.consecutive = 0
+        r.consecutive_failures = 0
         r.trial_successes = 0
         r.decay_from_ms = self._now
         self._transition(BreakerState.CLOSED, reason, detail)
@@ -271,8 +272,8 @@ class RouteBreaker:
         r, p, w = self.record, self.params, self._figures
         if self._decide_unusable(batch):
             return
-        if r.consecutive >= p.consecutive_failures:
-            detail = f"{r.consecutive} consecutive failures, last {batch.last_failure}"
+        if r.consecutive_failures >= p.consecutive_failures:
+            detail = f"{r.consecutive_failures} consecutive failures, last {batch.last_failure}"
             self._open(Reason.CONSECUTIVE_FAILURES, detail, "backoff", jitter)
         elif w.calls >= p.min_calls and w.failures / w.calls >= p.failure_rate:
             detail = f"{w.failures} of {w.calls} calls failed in the window"

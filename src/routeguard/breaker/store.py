@@ -35,17 +35,13 @@ from routeguard.config.policies import BreakerSettings
 from routeguard.errors import RouteError, StateError, StoreUnavailable
 from routeguard.outcomes import Outcome
 from routeguard.redact import redact_url
-from routeguard.redis_connect import REDIS_TIME_SCRIPT, connect_redis, replica_acks
+from routeguard.redis_connect import REDIS_TIME_SCRIPT, connect_redis, replica_acks, text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_STREAM_MAXLEN = 10_000
 MAX_REASON_CHARS = 200
 DUE_BATCH = 500
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 class BreakerStore:
@@ -153,10 +149,6 @@ class BreakerStore:
         status, granted = await self._run("acquire", route, [token])
         return status, token if granted else None
 
-    async def release_trial(self, route: str, token: str) -> None:
-        """Give a trial lease back without reporting an outcome."""
-        await self._guard(self._redis.zrem(self._keys.lease(self._checked(route)), token))
-
     async def force(self, route: str, target: ForceTarget | str, reason: str) -> RouteStatus:
         """Force a route open or closed, or hand it back (`auto`); audited in the stream."""
         try:
@@ -174,7 +166,7 @@ class BreakerStore:
         due_raw = await self._guard(
             self._scripts["due"](keys=[self._keys.open_index], args=[DUE_BATCH])
         )
-        due = [r for r in map(_text, due_raw) if r in self._params]
+        due = [r for r in map(text, due_raw) if r in self._params]
         moved: list[Transition] = []
         for route in due:
             status = await self.record_batch(route, OutcomeBatch())
@@ -199,7 +191,7 @@ class BreakerStore:
         replies = await self._guard(pipe.execute())
         counts: dict[str, dict[tuple[str, str], int]] = {}
         for route, reply in zip(self._params, replies, strict=True):
-            moves = {tuple(_text(k).split(">", 1)): int(v) for k, v in reply.items()}
+            moves = {tuple(text(k).split(">", 1)): int(v) for k, v in reply.items()}
             counts[route] = {(m[0], m[1]): n for m, n in moves.items() if len(m) == 2}
         return counts
 
@@ -214,8 +206,8 @@ class BreakerStore:
             raise StateError(f"bad event id {since!r}: {exc}") from None
         out = []
         for entry_id, fields in entries or []:
-            decoded = {_text(k): _text(v) for k, v in (fields or {}).items()}
-            out.append(Transition.from_fields(decoded, event_id=_text(entry_id)))
+            decoded = {text(k): text(v) for k, v in (fields or {}).items()}
+            out.append(Transition.from_fields(decoded, event_id=text(entry_id)))
         return out
 
     # -- plumbing ---------------------------------------------------------------
@@ -226,10 +218,12 @@ class BreakerStore:
             raise RouteError(f"unknown route {route!r}: routes in the catalog are {known}")
         return route
 
-    async def _run(self, name: str, route: str, extra: list[Any]) -> tuple[RouteStatus, bool]:
+    async def _run(self, name: str, route: str, op_args: list[Any]) -> tuple[RouteStatus, bool]:
+        """Run script `name` on `route` with its own arguments (ARGV[5..]); returns
+        the route after it and whether a trial lease was granted."""
         self._checked(route)
         params = self._param_args[route]
-        args = [route, self._keys.transitions_channel, self._maxlen, params, *extra]
+        args = [route, self._keys.transitions_channel, self._maxlen, params, *op_args]
         keys = self._keys.route_keys(route)
         if self._acks is None:
             raw = await self._guard(self._scripts[name](keys=keys, args=args))
@@ -292,11 +286,13 @@ class BreakerStore:
 
 
 def _parse_result(route: str, raw: Any) -> tuple[RouteStatus, bool]:
-    data = json.loads(_text(raw))
-    events = data["events"] if isinstance(data["events"], list) else []
+    """A script's `{snapshot, events, granted}`: the route after it, and whether a trial
+    lease was granted (only acquire grants one)."""
+    data = json.loads(text(raw))
+    events = data["events"] if isinstance(data["events"], list) else []  # cjson: {} when empty
     transitions = tuple(Transition.from_fields(ev) for ev in events)
     base = RouteStatus.from_fields(route, data["snapshot"])
-    return replace(base, transitions=transitions), bool(data["extra"])
+    return replace(base, transitions=transitions), bool(data["granted"])
 
 
 def _status_from_hashes(
@@ -306,11 +302,11 @@ def _status_from_hashes(
     window: Mapping[Any, Any],
     now_ms: int,
 ) -> RouteStatus:
-    fields = {_text(k): _text(v) for k, v in state.items()}
-    counts = {_text(k): int(v) for k, v in window.items()}
+    """The route as its hashes hold it (old field names too: RouteStatus.from_fields)."""
+    fields: dict[str, Any] = {text(k): text(v) for k, v in state.items()}
+    counts = {text(k): int(v) for k, v in window.items()}
     figures, _ = sum_window(counts, now_ms, params)
-    record = RouteRecord()
-    fields.setdefault("state", record.state.value)
-    fields |= {"calls": str(figures.calls), "failures": str(figures.failures)}
-    fields |= {"slow": str(figures.slow), "now": str(now_ms)}
+    fields.setdefault("state", RouteRecord().state.value)
+    fields |= {"calls": figures.calls, "failures": figures.failures, "slow": figures.slow}
+    fields["now_ms"] = now_ms
     return RouteStatus.from_fields(route, fields)

@@ -23,7 +23,7 @@ class BreakerState(StrEnum):
     """Where a route's breaker stands."""
 
     CLOSED = "closed"  # traffic flows; outcomes are counted in the window
-    OPEN = "open"  # no traffic until open_until (or a success, for auth/quota)
+    OPEN = "open"  # no traffic until open_until_ms (or a success, for auth/quota)
     HALF_OPEN = "half_open"  # trial calls, by lease, decide between closed and open
     FORCED_OPEN = "forced_open"  # operator override: records, never moves by itself
     FORCED_CLOSED = "forced_closed"  # operator override: records, never moves by itself
@@ -190,6 +190,28 @@ def _count_one(c: dict[str, Any], outcome: Outcome, slow: bool, retry_s: float |
     # CLIENT_ERROR: our request was wrong; the breaker ignores it.
 
 
+LEGACY_FIELDS: Mapping[str, str] = {
+    "since": "since_ms",
+    "open_until": "open_until_ms",
+    "decay_from": "decay_from_ms",
+    "consecutive": "consecutive_failures",
+    "trial_ok": "trial_successes",
+    "rate_open": "rate_open_ms",
+}
+"""Old field name -> current name, in state hashes and stream entries written before
+the rename (lua/prelude.lua keeps the same map as LEGACY; docs/redis-schema.md)."""
+
+
+def with_current_names(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """`fields` with each legacy name read as its current one (the current name wins)."""
+    current = dict(fields)
+    for old, new in LEGACY_FIELDS.items():
+        if old in current:
+            value = current.pop(old)
+            current.setdefault(new, value)
+    return current
+
+
 @dataclass(frozen=True)
 class WindowFigures:
     """Counts over the breaker window, as of one instant."""
@@ -198,6 +220,16 @@ class WindowFigures:
     failures: int = 0
     slow: int = 0
     consecutive_failures: int = 0
+
+    @classmethod
+    def from_fields(cls, f: Mapping[str, Any]) -> WindowFigures:
+        """Read from an event, a snapshot or a hash read (current field names)."""
+        return cls(
+            calls=int(f.get("calls", 0)),
+            failures=int(f.get("failures", 0)),
+            slow=int(f.get("slow", 0)),
+            consecutive_failures=int(f.get("consecutive_failures", 0)),
+        )
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -210,7 +242,11 @@ class WindowFigures:
 
 @dataclass(frozen=True)
 class Transition:
-    """One state change of one route, as appended to the stream and published."""
+    """One state change of one route, as appended to the stream and published.
+
+    The event's fields are those of lua/prelude.lua's EVENT_FIELDS; `from` and `to`
+    are Python keywords, hence the attributes `from_state` and `to_state`.
+    """
 
     route: str
     from_state: BreakerState
@@ -226,7 +262,9 @@ class Transition:
 
     @classmethod
     def from_fields(cls, f: Mapping[str, Any], event_id: str | None = None) -> Transition:
-        """Build from a stream entry or a published message (string or number values)."""
+        """Build from a stream entry or a published message (string or number values);
+        entries written before the field rename decode the same (LEGACY_FIELDS)."""
+        f = with_current_names(f)
         return cls(
             route=str(f["route"]),
             from_state=BreakerState(f["from"]),
@@ -237,12 +275,7 @@ class Transition:
             at_ms=int(f["at_ms"]),
             open_until_ms=int(f.get("open_until_ms", 0)),
             trips=int(f.get("trips", 0)),
-            window=WindowFigures(
-                calls=int(f.get("calls", 0)),
-                failures=int(f.get("failures", 0)),
-                slow=int(f.get("slow", 0)),
-                consecutive_failures=int(f.get("consecutive", 0)),
-            ),
+            window=WindowFigures.from_fields(f),
             event_id=event_id,
         )
 
@@ -266,23 +299,20 @@ class RouteStatus:
 
     @classmethod
     def from_fields(cls, route: str, f: Mapping[str, Any]) -> RouteStatus:
-        """Build from a script's snapshot (JSON numbers) or a read of the hash."""
+        """Build from a script's snapshot (JSON numbers) or a read of the hash (with the
+        window's figures and `now_ms` added); a hash not yet migrated reads the same."""
+        f = with_current_names(f)
         reason = str(f.get("reason") or "")
         return cls(
             route=route,
             state=BreakerState(f.get("state") or BreakerState.CLOSED),
             reason=Reason(reason) if reason else None,
             detail=str(f.get("detail") or ""),
-            since_ms=int(f.get("since", 0)),
+            since_ms=int(f.get("since_ms", 0)),
             version=int(f.get("version", 0)),
-            open_until_ms=int(f.get("open_until", 0)),
+            open_until_ms=int(f.get("open_until_ms", 0)),
             trips=int(f.get("trips", 0)),
-            window=WindowFigures(
-                calls=int(f.get("calls", 0)),
-                failures=int(f.get("failures", 0)),
-                slow=int(f.get("slow", 0)),
-                consecutive_failures=int(f.get("consecutive", 0)),
-            ),
-            now_ms=int(f.get("now", 0)),
-            trial_successes=int(f.get("trial_ok", 0)),
+            window=WindowFigures.from_fields(f),
+            now_ms=int(f.get("now_ms", 0)),
+            trial_successes=int(f.get("trial_successes", 0)),
         )

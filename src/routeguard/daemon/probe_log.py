@@ -16,16 +16,13 @@ from redis.asyncio import Redis
 
 from routeguard.breaker.keys import Keys
 from routeguard.probes import ProbeJob, ProbeResult
+from routeguard.redis_connect import text
 from routeguard.status_view import iso_ms
 
 FIVE_MIN_S, HOUR_S = 300, 3600
 WINDOWS = {"1h": (FIVE_MIN_S, 12), "24h": (FIVE_MIN_S, 288), "30d": (HOUR_S, 720)}
 """SLA window -> (bucket size in s, number of buckets)."""
 PRUNE_EVERY = 200
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def last_probe_record(result: ProbeResult) -> dict[str, Any]:
@@ -88,7 +85,7 @@ class ProbeLog:
 
     async def last_probes(self) -> dict[str, dict[str, Any]]:
         raw = await cast("Awaitable[dict[Any, Any]]", self._redis.hgetall(self._keys.last_probes))
-        return {_text(k): json.loads(_text(v)) for k, v in raw.items()}
+        return {text(k): json.loads(text(v)) for k, v in raw.items()}
 
     async def slis(self, providers: Sequence[str]) -> dict[str, dict[str, Sli]]:
         """Per provider, per window (1h, 24h, 30d): the SLI counts."""
@@ -102,7 +99,7 @@ class ProbeLog:
     async def _prune(self, provider: str) -> None:
         raw = await cast("Awaitable[dict[Any, Any]]", self._redis.hgetall(self._keys.sla(provider)))
         now = self._clock()
-        stale = [k for k in map(_text, raw) if _bucket_age(k, now) > 31 * 86400]
+        stale = [k for k in map(text, raw) if _bucket_age(k, now) > 31 * 86400]
         if stale:
             await cast("Awaitable[Any]", self._redis.hdel(self._keys.sla(provider), *stale))
 
@@ -129,7 +126,7 @@ def _windows(raw: Mapping[Any, Any], now: float) -> dict[str, Sli]:
         first = math.floor(now / size) - count + 1
         totals = {"good": 0, "bad": 0, "ttft_n": 0, "ttft_ok": 0}
         for key, value in raw.items():
-            k_size, k_bucket, name = _text(key).split(":", 2)
+            k_size, k_bucket, name = text(key).split(":", 2)
             if int(k_size) == size and int(k_bucket) >= first and name in totals:
                 totals[name] += int(value)
         out[window] = Sli(totals["good"], totals["bad"], totals["ttft_n"], totals["ttft_ok"])

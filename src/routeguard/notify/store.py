@@ -21,7 +21,7 @@ from redis.exceptions import ResponseError, WatchError
 from routeguard.breaker.keys import Keys
 from routeguard.notify.base import Notification, NotifyError
 from routeguard.notify.incidents import TrackerState
-from routeguard.redis_connect import REDIS_TIME_SCRIPT
+from routeguard.redis_connect import REDIS_TIME_SCRIPT, text
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,6 @@ def is_lost_group(exc: ResponseError) -> bool:
 def newer_id(a: str, b: str) -> str:
     """The later of two stream entry ids."""
     return max(a, b, key=_id_key)
-
-
-def text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _entries(raw: Any) -> list[Entry]:

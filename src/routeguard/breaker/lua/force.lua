@@ -10,8 +10,8 @@ else
   local to = 'forced_closed'
   if target == 'open' then to = 'forced_open' end
   if s.state ~= to then
-    s.open_until = 0
-    s.trial_ok = 0
+    s.open_until_ms = 0
+    s.trial_successes = 0
     transition(to, 'forced', detail)
   end
 end

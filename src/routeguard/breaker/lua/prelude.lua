@@ -14,12 +14,13 @@ local function numbers(csv)
   for item in string.gmatch(csv, '[^,]+') do out[#out + 1] = tonumber(item) end
   return out
 end
-local P
+local P  -- named as BreakerParams' fields
 do
   local v = numbers(ARGV[4])
   P = {bucket_ms = v[1], buckets = v[2], min_calls = v[3], failure_rate = v[4], slow_rate = v[5],
-       consecutive = v[6], open_ms = v[7], open_max_ms = v[8], decay_ms = v[9],
-       ho_successes = v[10], ho_trials = v[11], lease_ms = v[12], rate_min_ms = v[13]}
+       consecutive_failures = v[6], open_ms = v[7], open_max_ms = v[8], trip_decay_ms = v[9],
+       half_open_successes = v[10], half_open_trials = v[11], trial_lease_ms = v[12],
+       rate_limit_open_min_ms = v[13]}
 end
 local OP = 5
 local JITTER_SCALE, MAX_TRIPS = 10000, 32
@@ -28,19 +29,39 @@ local JITTER_SCALE, MAX_TRIPS = 10000, 32
 local t = redis.call('TIME')
 local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
+-- The state hash's fields (RouteRecord in model.py), with their values when absent.
 local TEXT_FIELDS = {state = true, reason = true, detail = true}
-local FIELDS = {'state', 'reason', 'detail', 'since', 'version', 'open_until', 'trips',
-                'decay_from', 'consecutive', 'trial_ok', 'rate_open'}
-local s = {state = 'closed', reason = '', detail = '', since = 0, version = 0, open_until = 0,
-           trips = 0, decay_from = 0, consecutive = 0, trial_ok = 0, rate_open = 0}
+local FIELDS = {'state', 'reason', 'detail', 'since_ms', 'version', 'open_until_ms', 'trips',
+                'decay_from_ms', 'consecutive_failures', 'trial_successes', 'rate_open_ms'}
+local s = {state = 'closed', reason = '', detail = '', since_ms = 0, version = 0,
+           open_until_ms = 0, trips = 0, decay_from_ms = 0, consecutive_failures = 0,
+           trial_successes = 0, rate_open_ms = 0}
+-- Old field name -> current one (LEGACY_FIELDS in types.py): a hash written before the
+-- rename is read through it, and finish() moves its values to the current names.
+local LEGACY = {since = 'since_ms', open_until = 'open_until_ms', decay_from = 'decay_from_ms',
+                consecutive = 'consecutive_failures', trial_ok = 'trial_successes',
+                rate_open = 'rate_open_ms'}
+local stored = {}  -- what the hash holds now, by current name: finish() writes what differs
+local legacy_held = {}  -- old names the hash holds: finish() deletes them
 do
   local raw = redis.call('HGETALL', K_STATE)
-  for i = 1, #raw, 2 do
-    if TEXT_FIELDS[raw[i]] then s[raw[i]] = raw[i + 1] else s[raw[i]] = tonumber(raw[i + 1]) end
+  local held = {}
+  for i = 1, #raw, 2 do held[raw[i]] = raw[i + 1] end
+  for _, name in ipairs(FIELDS) do
+    if held[name] ~= nil then
+      if TEXT_FIELDS[name] then s[name] = held[name] else s[name] = tonumber(held[name]) end
+    end
+    stored[name] = s[name]
   end
+  for old, name in pairs(LEGACY) do
+    if held[old] ~= nil then
+      legacy_held[#legacy_held + 1] = old
+      -- Read under the old name; stored nil, so finish() writes it under the current one.
+      if held[name] == nil then s[name], stored[name] = tonumber(held[old]), nil end
+    end
+  end
+  table.sort(legacy_held)
 end
-local stored = {}  -- what the hash holds now: finish() writes only what changed
-for _, name in ipairs(FIELDS) do stored[name] = s[name] end
 
 local events = {}
 local figures = {calls = 0, failures = 0, slow = 0}
@@ -63,37 +84,44 @@ local function read_window()
   figures = {calls = totals.c, failures = totals.f, slow = totals.s}
 end
 
+-- An event's fields, in stream order (Transition.from_fields in types.py reads them).
+local EVENT_FIELDS = {'route', 'from', 'to', 'reason', 'detail', 'version', 'at_ms',
+                      'open_until_ms', 'trips', 'calls', 'failures', 'slow',
+                      'consecutive_failures'}
+
 local function transition(to, reason, detail)
   local from = s.state
   s.state, s.reason, s.detail = to, reason, detail
-  s.since = NOW
+  s.since_ms = NOW
   s.version = s.version + 1
   local ev = {route = ROUTE, from = from, to = to, reason = reason, detail = detail,
-              version = s.version, at_ms = NOW, open_until_ms = s.open_until, trips = s.trips,
+              version = s.version, at_ms = NOW, open_until_ms = s.open_until_ms, trips = s.trips,
               calls = figures.calls, failures = figures.failures, slow = figures.slow,
-              consecutive = s.consecutive}
-  redis.call('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*',
-    'route', ROUTE, 'from', from, 'to', to, 'reason', reason, 'detail', detail,
-    'version', s.version, 'at_ms', NOW, 'open_until_ms', s.open_until, 'trips', s.trips,
-    'calls', figures.calls, 'failures', figures.failures, 'slow', figures.slow,
-    'consecutive', s.consecutive)
-  redis.call('PUBLISH', CHANNEL, cjson.encode(ev))
+              consecutive_failures = s.consecutive_failures}
+  local entry, message = {}, {}  -- both through EVENT_FIELDS: the same fields, always
+  for _, name in ipairs(EVENT_FIELDS) do
+    entry[#entry + 1] = name
+    entry[#entry + 1] = ev[name]
+    message[name] = ev[name]
+  end
+  redis.call('XADD', K_EVENTS, 'MAXLEN', '~', MAXLEN, '*', unpack(entry))
+  redis.call('PUBLISH', CHANNEL, cjson.encode(message))
   redis.call('HINCRBY', K_COUNTS, from .. '>' .. to, 1)
-  events[#events + 1] = ev
+  events[#events + 1] = message
 end
 
 local function begin()
-  if s.state == 'open' and s.open_until > 0 and s.open_until <= NOW then
-    s.open_until = 0
-    s.trial_ok = 0
+  if s.state == 'open' and s.open_until_ms > 0 and s.open_until_ms <= NOW then
+    s.open_until_ms = 0
+    s.trial_successes = 0
     read_window()
     transition('half_open', 'open_expired', 'open time ended')
   end
   if s.state == 'closed' and s.trips > 0 then
-    local steps = math.floor((NOW - s.decay_from) / P.decay_ms)
+    local steps = math.floor((NOW - s.decay_from_ms) / P.trip_decay_ms)
     if steps > 0 then
       s.trips = math.max(0, s.trips - steps)
-      s.decay_from = s.decay_from + steps * P.decay_ms
+      s.decay_from_ms = s.decay_from_ms + steps * P.trip_decay_ms
     end
   end
 end
@@ -103,49 +131,52 @@ local function open_route(reason, detail, until_kind, jitter, retry_ms)
     -- A trip (closed -> open) counts; a failed trial reopens for the same time.
     if until_kind == 'backoff' then s.trips = math.min(s.trips + 1, MAX_TRIPS) end
     local d = math.min(P.open_ms * math.pow(2, math.max(s.trips, 1) - 1), P.open_max_ms)
-    s.open_until = NOW + d + math.floor(d * jitter / JITTER_SCALE)
+    s.open_until_ms = NOW + d + math.floor(d * jitter / JITTER_SCALE)
   elseif until_kind == 'retry' then
-    s.open_until = NOW + retry_ms
+    s.open_until_ms = NOW + retry_ms
   else
-    s.open_until = 0
+    s.open_until_ms = 0
   end
-  s.trial_ok = 0
+  s.trial_successes = 0
   transition('open', reason, detail)
-  s.consecutive = 0
+  s.consecutive_failures = 0  -- after the event, which shows the run that tripped it
 end
 
 local function close_route(reason, detail)
-  s.open_until = 0
-  s.rate_open = 0
-  s.consecutive = 0
-  s.trial_ok = 0
-  s.decay_from = NOW
+  s.open_until_ms = 0
+  s.rate_open_ms = 0
+  s.consecutive_failures = 0
+  s.trial_successes = 0
+  s.decay_from_ms = NOW
   transition('closed', reason, detail)
   redis.call('DEL', K_WINDOW)
   figures = {calls = 0, failures = 0, slow = 0}
 end
 
-local function finish(extra)
+-- Write what changed, and return {snapshot, events, granted}: the route after the script
+-- (the hash's fields, the window's figures and now_ms), its transitions, and whether a
+-- trial lease was granted (acquire.lua only).
+local function finish(granted)
   local changed = {}
+  local snapshot = {calls = figures.calls, failures = figures.failures, slow = figures.slow,
+                    now_ms = NOW}
   for _, name in ipairs(FIELDS) do
     if s[name] ~= stored[name] then
       changed[#changed + 1] = name
       changed[#changed + 1] = s[name]
     end
+    snapshot[name] = s[name]
   end
   if #changed > 0 then redis.call('HSET', K_STATE, unpack(changed)) end
+  if #legacy_held > 0 then redis.call('HDEL', K_STATE, unpack(legacy_held)) end
   -- The index and the leases follow the state; both change only with it.
-  if s.state ~= stored.state or s.open_until ~= stored.open_until then
-    if s.state == 'open' and s.open_until > 0 then
-      redis.call('ZADD', K_OPEN, s.open_until, ROUTE)
+  if s.state ~= stored.state or s.open_until_ms ~= stored.open_until_ms then
+    if s.state == 'open' and s.open_until_ms > 0 then
+      redis.call('ZADD', K_OPEN, s.open_until_ms, ROUTE)
     else
       redis.call('ZREM', K_OPEN, ROUTE)
     end
   end
   if stored.state == 'half_open' and s.state ~= 'half_open' then redis.call('DEL', K_LEASE) end
-  local snapshot = {state = s.state, reason = s.reason, detail = s.detail, since = s.since,
-                    version = s.version, open_until = s.open_until, trips = s.trips,
-                    consecutive = s.consecutive, trial_ok = s.trial_ok, calls = figures.calls,
-                    failures = figures.failures, slow = figures.slow, now = NOW}
-  return cjson.encode({snapshot = snapshot, events = events, extra = extra or false})
+  return cjson.encode({snapshot = snapshot, events = events, granted = granted})
 end
