@@ -135,14 +135,35 @@ class OpenAIChunks:
     def _forward(
         self, doc: Mapping[str, Any], choices: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        delta = choices[0].get("delta")
-        out = [] if isinstance(delta, dict) and "role" in delta else self._out.role()
-        self._out.role_sent = True
+        out = [] if self._out.role_sent else self._role(choices)
         if any(c.get("finish_reason") for c in choices):
             self._out.finish_sent = True
+        if not choices:
+            return out
         chunk = {k: v for k, v in doc.items() if k not in ("usage", "x_groq")}
         chunk.update(self._out.chunk(choices))
         out.append(chunk)
+        return out
+
+    def _role(self, choices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Our role chunk, unless upstream's first chunk is one (then it passes as it is).
+
+        Some servers (Mistral) put the role on the first content chunk: the role goes in
+        a chunk of its own, as OpenAI sends it, and the content follows. `choices` is
+        changed in place: the role is taken off, and a chunk left empty is dropped.
+        """
+        first = choices[0]
+        delta = first.get("delta")
+        delta = dict(delta) if isinstance(delta, dict) else {}
+        rest = {k: v for k, v in delta.items() if k != "role" and v not in ("", None)}
+        if "role" in delta and not rest and not first.get("finish_reason"):
+            self._out.role_sent = True
+            return []
+        out = self._out.role()
+        delta.pop("role", None)
+        choices[0] = {**first, "delta": delta}
+        if not rest and not first.get("finish_reason") and len(choices) == 1:
+            choices.clear()
         return out
 
     def finish(self) -> list[dict[str, Any]]:
