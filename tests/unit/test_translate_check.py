@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from routeguard.translate import check_chat_body
 
@@ -75,6 +78,12 @@ BAD = [
     ),
     pytest.param(body(messages=[{"content": "hi"}]), "messages[0].role:", "got None", id="no role"),
     pytest.param(
+        body(messages=[{"role": ["user"], "content": "hi"}]),
+        "messages[0].role:",
+        "got ['user']",
+        id="role a list",
+    ),
+    pytest.param(
         body(messages=[{"role": "user"}]),
         "messages[0].content:",
         "string or a list",
@@ -118,6 +127,18 @@ BAD = [
         "messages:",
         "at least one user or assistant",
         id="system text alone",
+    ),
+    pytest.param(
+        body(
+            messages=[
+                {"role": "developer", "content": "Be brief."},
+                {"role": "user", "content": ""},
+                {"role": "assistant", "content": [{"type": "text", "text": ""}]},
+            ]
+        ),
+        "messages:",
+        "with text",
+        id="turns without text",
     ),
     pytest.param(body(max_tokens=0), "max_tokens:", "positive integer", id="max_tokens 0"),
     pytest.param(body(max_tokens=1.5), "max_tokens:", "positive integer", id="max_tokens float"),
@@ -209,3 +230,50 @@ def test_every_problem_is_listed_at_once() -> None:
 def test_a_caller_value_is_shown_short() -> None:
     [problem] = check_chat_body(body(max_tokens="x" * 500))
     assert len(problem) < 120 and problem.endswith("xxx...)")
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+FIELDS = st.sampled_from(
+    [
+        "messages",
+        "role",
+        "content",
+        "type",
+        "text",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "stream",
+        "stream_options",
+        "include_usage",
+        "n",
+        "logprobs",
+        "response_format",
+        "tools",
+    ]
+)
+SHAPED = st.recursive(
+    JSON,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(FIELDS, inner, max_size=5),
+    max_leaves=30,
+)
+
+
+FIELD_PATH = re.compile(r"^[a-z_]+(\[\d+\])?(\.[a-z_]+(\[\d+\])?)*$")
+"""`messages[2].content[0].text`: what each problem line starts with."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(SHAPED)
+def test_any_json_gets_one_line_problems_never_an_exception(doc: Any) -> None:
+    problems = check_chat_body(doc)
+    for problem in problems:
+        assert "\n" not in problem
+        assert FIELD_PATH.match(problem.split(": ", 1)[0]), problem

@@ -52,12 +52,22 @@ def _messages(messages: object) -> list[str]:
     problems: list[str] = []
     for i, message in enumerate(messages):
         problems.extend(_message(f"messages[{i}]", message))
-    roles = {m.get("role") for m in messages if isinstance(m, dict)}
-    if not problems and not roles & {"user", "assistant"}:
-        # Anthropic and Gemini need a turn besides the system text; refuse it everywhere,
-        # so the answer does not depend on which provider the proxy picked.
-        problems.append("messages: needs at least one user or assistant message")
+    if not problems and not any(_is_turn(m) for m in messages):
+        # Anthropic and Gemini need a turn besides the system text (and drop empty texts,
+        # which they refuse); refuse it everywhere, so the answer does not depend on
+        # which provider the proxy picked.
+        problems.append("messages: needs at least one user or assistant message with text")
     return problems
+
+
+def _is_turn(message: dict[str, Any]) -> bool:
+    """A user or assistant message with some text (called on valid messages only)."""
+    if message["role"] not in ("user", "assistant"):
+        return False
+    content = message["content"]
+    if isinstance(content, str):
+        return bool(content)
+    return any(part["text"] for part in content)
 
 
 def _message(where: str, message: object) -> list[str]:
