@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import eventually
+
 from routeguard.providers import CODECS, Endpoint, Flavour, SSEEvent, SSEParser
 from routeguard.sim import SimCluster, SimProvider
 from routeguard.sim.wire_common import ANSWER, words
