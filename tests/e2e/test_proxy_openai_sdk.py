@@ -274,3 +274,39 @@ async def test_models_lists_the_catalogs_public_models(stack: Stack) -> None:
     async with stack.async_client() as client:
         listed = [m.id async for m in client.models.list()]
     assert listed == ["chat", "haiku", "flash", "claude-then-gpt"]
+
+
+# -- OpenRouter's routing fields ------------------------------------------------------
+
+
+async def test_provider_order_puts_a_provider_first(stack: Stack) -> None:
+    async with stack.async_client() as client:
+        raw = await client.chat.completions.with_raw_response.create(
+            model="chat", messages=HELLO, extra_body={"provider": {"order": ["tg"]}}
+        )
+    assert raw.headers["x-routeguard-route"] == "tg/gpt-4o-mini"
+    assert stack.sims["oa"].stats.total == 0
+
+
+async def test_a_fallback_model_serves_when_only_its_provider_is_allowed(stack: Stack) -> None:
+    async with stack.async_client() as client:
+        raw = await client.chat.completions.with_raw_response.create(
+            model="chat",
+            messages=HELLO,
+            extra_body={"models": ["haiku"], "provider": {"only": ["an"]}},
+        )
+    completion = raw.parse()
+    assert raw.headers["x-routeguard-route"] == "an/claude-haiku-4-5"
+    assert completion.model == "haiku"
+    skipped = raw.headers["x-routeguard-skipped"]
+    assert "oa/gpt-4o-mini=" in skipped and "tg/gpt-4o-mini=" in skipped
+
+
+async def test_an_unknown_provider_preference_is_a_400_naming_it(stack: Stack) -> None:
+    async with stack.async_client() as client:
+        with pytest.raises(openai.BadRequestError) as raised:
+            await client.chat.completions.create(
+                model="chat", messages=HELLO, extra_body={"provider": {"quantizations": ["int8"]}}
+            )
+    assert raised.value.param == "provider.quantizations"
+    assert sum(sim.stats.total for sim in stack.sims.values()) == 0
