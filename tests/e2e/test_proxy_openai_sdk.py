@@ -153,6 +153,15 @@ async def test_a_failing_first_route_is_failed_over_and_reported(
     assert raw.headers["x-routeguard-attempts"] == f"oa/gpt-4o-mini={outcome}; tg/gpt-4o-mini=ok"
     assert raw.parse().choices[0].message.content
     await _eventually_reported(stack, "oa/gpt-4o-mini")
+    labels = {"provider": "oa", "model": "gpt-4o-mini"}
+    registry = stack.proxy.registry
+    failovers = registry.get_sample_value(
+        "routeguard_failovers_total", labels | {"public_model": "chat"}
+    )
+    assert failovers == 1
+    assert (
+        registry.get_sample_value("routeguard_requests_total", labels | {"outcome": outcome}) == 1
+    )
 
 
 async def test_an_anthropic_529_fails_over_to_openai_in_a_stream(stack: Stack) -> None:
