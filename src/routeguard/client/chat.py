@@ -95,6 +95,18 @@ def classify_failure(exc: BaseException) -> Classified:
     return classify_exception(exc)
 
 
+async def read_body(response: httpx.Response) -> bytes:
+    """A whole answer; an error answer only as far as `ERROR_BODY_BYTES`."""
+    if response.is_success:
+        return await response.aread()
+    body = bytearray()
+    async for piece in response.aiter_bytes():
+        body.extend(piece)
+        if len(body) >= ERROR_BODY_BYTES:
+            break
+    return bytes(body)
+
+
 def completion_id() -> str:
     """An id in OpenAI's form for an answer routeguard builds."""
     return f"chatcmpl-{uuid.uuid4().hex[:24]}"
@@ -164,16 +176,11 @@ async def _read_whole(
     started: float,
     clock: Callable[[], float],
 ) -> ChatAnswer:
-    limit = None if response.is_success else ERROR_BODY_BYTES
-    body = bytearray()
-    async for piece in response.aiter_bytes():
-        body.extend(piece)
-        if limit is not None and len(body) >= limit:
-            break
-    classified = chat_route.classify(response.status_code, response.headers, bytes(body))
+    body = await read_body(response)
+    classified = chat_route.classify(response.status_code, response.headers, body)
     completion = None
     if classified.ok:
-        completion = chat_route.completion(bytes(body), model=name, completion_id=completion_id())
+        completion = chat_route.completion(body, model=name, completion_id=completion_id())
     return ChatAnswer(chat_route.route.id, classified, clock() - started, completion=completion)
 
 

@@ -17,9 +17,14 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from routeguard.client.chat import ERROR_BODY_BYTES, ChatRoute, classify_failure, completion_id
-from routeguard.outcomes import Outcome
-from routeguard.providers import Classified, SSEEvent, StreamResult, read_stream
+from routeguard.client.chat import (
+    ChatAnswer,
+    ChatRoute,
+    classify_failure,
+    completion_id,
+    read_body,
+)
+from routeguard.providers import SSEEvent, StreamResult, read_stream
 from routeguard.proxy.caller import CallerStream
 from routeguard.proxy.request import ChatCall
 
@@ -33,22 +38,12 @@ class Timeouts:
 
 
 @dataclass(frozen=True)
-class Attempted:
-    """How one attempt went."""
+class Attempted(ChatAnswer):
+    """How one attempt went; `completion` is a good non-streamed answer not yet sent."""
 
-    route: str
-    classified: Classified
-    latency_s: float
-    ttft_s: float | None = None
-    completion: dict[str, Any] | None = None
-    """The OpenAI chat.completion of a good non-streamed answer, not yet sent."""
     streamed: web.StreamResponse | None = None
     """The caller's stream, when this attempt answered it (well or with an error event)."""
     upstream_status: int | None = None
-
-    @property
-    def outcome(self) -> Outcome:
-        return self.classified.outcome
 
 
 class Forwarder:
@@ -84,8 +79,7 @@ class Forwarder:
         request = target.request(call.chat)
         response = await self._http.send(request.build(self._http), stream=True)
         try:
-            body = await response.aread() if response.is_success else await _capped(response)
-            return response.status_code, response.headers, body
+            return response.status_code, response.headers, await read_body(response)
         finally:
             await response.aclose()
 
@@ -115,7 +109,7 @@ class Forwarder:
         response = await self._http.send(request.build(self._http), stream=True)
         try:
             if not response.is_success:
-                body = await _capped(response)
+                body = await read_body(response)
                 classified = target.classify(response.status_code, response.headers, body)
                 latency, status = self._clock() - started, response.status_code
                 return Attempted(target.route.id, classified, latency, upstream_status=status)
@@ -178,12 +172,3 @@ def _carries_output(chunk: dict[str, Any]) -> bool:
         if delta.get("content") or choice.get("finish_reason"):
             return True
     return False
-
-
-async def _capped(response: httpx.Response) -> bytes:
-    body = bytearray()
-    async for piece in response.aiter_bytes():
-        body.extend(piece)
-        if len(body) >= ERROR_BODY_BYTES:
-            break
-    return bytes(body)
