@@ -14,9 +14,10 @@ across events) with three additions a health probe needs:
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -144,6 +145,11 @@ class SSEParser:
         return event
 
 
+DRAIN_S = 0.05
+"""How long a finished stream's remaining bytes are waited for before the connection is let go."""
+DRAIN_BYTES = 64 * 1024
+
+
 async def read_stream(
     response: httpx.Response,
     interpreter: StreamInterpreter,
@@ -165,8 +171,9 @@ async def read_stream(
     """
     parser = SSEParser(max_chars=max_chars)
     cut: str | None = None
+    chunks = response.aiter_bytes()
     try:
-        async for chunk in response.aiter_bytes():
+        async for chunk in chunks:
             for event in parser.feed(chunk):
                 await _judge(interpreter, event, clock, on_event)
             if interpreter.done:
@@ -179,10 +186,27 @@ async def read_stream(
     except (httpx.TransportError, httpx.DecodingError, SSEProtocolError) as exc:
         cut = type(exc).__name__
     result = interpreter.finish(clock(), connection_closed_cleanly=cut is None)
+    if result.ok:
+        await _drain(chunks)
     if cut is not None and not result.ok and result.classified.error_type == "stream_incomplete":
         detail = f"{result.classified.detail} ({cut})"
         result = replace(result, classified=replace(result.classified, detail=detail))
     return result
+
+
+async def _drain(rest: AsyncIterator[bytes]) -> None:
+    """Read what follows the terminator (the chunked body's last, empty chunk), so the
+    client can pool the connection instead of closing it: one new TCP connection per
+    streamed call costs more than the call's own parsing."""
+    seen = 0
+    try:
+        async with asyncio.timeout(DRAIN_S):
+            async for piece in rest:
+                seen += len(piece)
+                if seen > DRAIN_BYTES:
+                    return
+    except (TimeoutError, httpx.HTTPError, SSEProtocolError):
+        return
 
 
 async def _judge(
