@@ -23,7 +23,7 @@ CPU ms per request = the proxy process's CPU time over the cell / requests.
 It prints figures and asserts nothing. The load generator, the simulator and
 the proxy share the machine's cores; nothing is pinned.
 
-    .venv/bin/python bench/proxy.py [--requests 2000] [--concurrency 50,200]
+    .venv/bin/python bench/proxy.py [--requests 1000] [--concurrency 50,200]
         [--rate 200] [--seconds 10] [--only direct,litellm,routeguard]
 """
 
@@ -244,7 +244,7 @@ def delete_prefix(url: str, prefix: str) -> int:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of `pid` and its children (psutil), else of `pid` (/proc)."""
     try:
-        import psutil
+        import psutil  # type: ignore[import-untyped]
     except ImportError:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -475,7 +475,9 @@ async def ramp(t: Target, args: argparse.Namespace, ceiling_ms: float) -> Ramp:
         rate = args.ramp_start
         while rate <= args.ramp_max and await holds(rate):
             rate *= 2
-        for _ in range(args.ramp_refine if result.failed else 0):
+        for _ in range(args.ramp_refine):
+            if result.failed is None:
+                break
             low = result.held or result.failed / 4
             await holds(round(math.sqrt(low * result.failed)))
     return result
@@ -673,8 +675,8 @@ def report(res: Results, args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="per closed-loop cell")
-    parser.add_argument("--warmup", type=int, default=300, help="requests before each cell")
+    parser.add_argument("--requests", type=int, default=1000, help="per closed-loop cell")
+    parser.add_argument("--warmup", type=int, default=200, help="requests before each cell")
     parser.add_argument("--concurrency", type=_ints, default=[50, 200], help="e.g. 50,200")
     parser.add_argument("--rate", type=float, default=200, help="open-loop req/s")
     parser.add_argument("--seconds", type=float, default=10, help="open-loop duration")
