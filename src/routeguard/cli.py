@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the daemon: probes, breaker clock, HTTP API")
     run.add_argument("--config", type=Path, help="catalog file (default: $ROUTEGUARD_CONFIG)")
 
+    proxy = sub.add_parser(
+        "proxy", help="an OpenAI-compatible endpoint that fails over (see docs/proxy.md)"
+    )
+    proxy.add_argument("--config", type=Path, help="catalog file (default: $ROUTEGUARD_CONFIG)")
+
     sim = sub.add_parser(
         "sim", help="run simulated providers (see docs/simulator.md)", add_help=False
     )
@@ -160,6 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from routeguard.daemon.run import run
 
             return run(load_settings(), args.config)
+        if args.command == "proxy":
+            from routeguard.proxy.run import run_proxy
+
+            return run_proxy(load_settings(), args.config)
         if args.command == "status":
             return asyncio.run(_status(args))
         return asyncio.run(_force(args))

@@ -26,7 +26,7 @@ import jsonschema
 import pytest
 import yaml
 
-from routeguard.config import check_config
+from routeguard.config import Settings, check_config
 from routeguard.sim import load_sim_config, load_timeline
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -297,6 +297,25 @@ def test_sim_service_shares_the_daemons_network_and_checks_its_admin_port(
     command = sim_service["command"]
     for flag, path in (("--config", SIM_CONFIG), ("--timeline", SIM_TIMELINE)):
         assert mounted[command[command.index(flag) + 1]] == path
+
+
+def test_the_proxy_shares_the_daemons_network_and_takes_its_keys_from_the_environment(
+    compose: dict[str, Any],
+) -> None:
+    services = _services(compose)
+    proxy = services["proxy"]
+    assert proxy["command"] == ["proxy"] and proxy["network_mode"] == "service:routeguard"
+    env = proxy["environment"]
+    assert env["ROUTEGUARD_PROXY_API_KEYS"] == "${ROUTEGUARD_PROXY_API_KEYS:-}"
+    daemon = services["routeguard"]
+    for same in ("ROUTEGUARD_REDIS_URL", "ROUTEGUARD_CONFIG", "ROUTEGUARD_KEY_PREFIX"):
+        assert env[same] == daemon["environment"][same], same
+    port = env["ROUTEGUARD_PROXY_ADDR"].rpartition(":")[2]
+    assert f"127.0.0.1:${{ROUTEGUARD_PROXY_PORT:-{port}}}:{port}" in daemon["ports"]
+    assert f"http://127.0.0.1:{port}/readyz" in " ".join(proxy["healthcheck"]["test"])
+    for name in env:
+        field = name.removeprefix("ROUTEGUARD_").lower()
+        assert not name.startswith("ROUTEGUARD_") or field in Settings.model_fields, name
 
 
 # (e) Everything mounted or built from the repository exists ---------------------

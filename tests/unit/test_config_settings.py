@@ -136,3 +136,23 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_the_admin_token_does_not_show_in_the_settings_repr() -> None:
     settings = load_settings({"ROUTEGUARD_ADMIN_TOKEN": "t0ken-value"})
     assert "t0ken-value" not in repr(settings)
+
+
+def test_the_proxy_keys_are_a_comma_separated_list_never_echoed() -> None:
+    settings = load_settings({"ROUTEGUARD_PROXY_API_KEYS": "key-a,key-b"})
+    assert settings.proxy_keys == ("key-a", "key-b")
+    assert "key-a" not in repr(settings)
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"ROUTEGUARD_PROXY_API_KEYS": "key-a, secret-b"})
+    assert "ROUTEGUARD_PROXY_API_KEYS" in str(raised.value)
+    assert "secret-b" not in str(raised.value)
+
+
+def test_a_bad_proxy_addr_or_timeout_names_its_variable() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(
+            {"ROUTEGUARD_PROXY_ADDR": "9478", "ROUTEGUARD_PROXY_STREAM_IDLE_TIMEOUT_S": "-1"}
+        )
+    text = str(raised.value)
+    assert "ROUTEGUARD_PROXY_ADDR: must be HOST:PORT" in text
+    assert "ROUTEGUARD_PROXY_STREAM_IDLE_TIMEOUT_S" in text

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import PositiveFloat, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     key_prefix: str = "routeguard"  # hash tag of every Redis key: {routeguard}:...
     log_level: LogLevel = "INFO"
     otel_exporter: str | None = None  # where OpenTelemetry spans go; None: no tracing
+    proxy_addr: str = "127.0.0.1:9478"  # HOST:PORT of `routeguard proxy`
+    proxy_api_keys: SecretStr | None = None  # comma-separated caller keys; None: loopback only
+    proxy_connect_timeout_s: PositiveFloat = 5.0  # a route that does not accept by then: next
+    proxy_first_byte_timeout_s: PositiveFloat = 120.0  # no answer begun by then: next route
+    proxy_stream_idle_timeout_s: PositiveFloat = 30.0  # no output for this long mid-stream: ended
 
     @field_validator("redis_url")
     @classmethod
@@ -46,7 +51,7 @@ class Settings(BaseSettings):
             parse_redis_url(value)  # ValueError: the form's rule, with the URL redacted
         return value
 
-    @field_validator("http_addr")
+    @field_validator("http_addr", "proxy_addr")
     @classmethod
     def _host_port(cls, value: str) -> str:
         host, _, port = value.rpartition(":")
@@ -60,6 +65,15 @@ class Settings(BaseSettings):
     def _token_one_word(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and any(c.isspace() for c in value.get_secret_value()):
             raise ValueError("must not contain whitespace (a trailing newline from a file?)")
+        return value
+
+    @field_validator("proxy_api_keys")
+    @classmethod
+    def _keys_listed(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            keys = value.get_secret_value().split(",")
+            if any(not key.strip() or key.strip() != key for key in keys):
+                raise ValueError("must be keys separated by commas, without spaces or empty keys")
         return value
 
     @field_validator("key_prefix")
@@ -89,8 +103,24 @@ class Settings(BaseSettings):
     @property
     def http_bind(self) -> tuple[str, int]:
         """`http_addr` as (host, port); IPv6 hosts lose their brackets."""
-        host, _, port = self.http_addr.rpartition(":")
-        return host.strip("[]"), int(port)
+        return _bind(self.http_addr)
+
+    @property
+    def proxy_bind(self) -> tuple[str, int]:
+        """`proxy_addr` as (host, port)."""
+        return _bind(self.proxy_addr)
+
+    @property
+    def proxy_keys(self) -> tuple[str, ...]:
+        """The caller keys the proxy accepts; () when none is set (loopback only)."""
+        if self.proxy_api_keys is None:
+            return ()
+        return tuple(self.proxy_api_keys.get_secret_value().split(","))
+
+
+def _bind(addr: str) -> tuple[str, int]:
+    host, _, port = addr.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 class _MappingSettings(Settings):
@@ -148,7 +178,7 @@ def _message(error: ErrorDetails) -> str:
 
 
 def _shown(field: str, value: Any) -> str:
-    if field == "admin_token":
+    if field in ("admin_token", "proxy_api_keys"):
         return "value not shown"
     if isinstance(value, SecretStr):
         return "value not shown"

@@ -35,7 +35,14 @@ class Flavour(StrEnum):
 class HttpSender(Protocol):
     """What a request is built and sent with: an `httpx.AsyncClient`, or a wrapper of one."""
 
-    def build_request(self, method: str, url: str, **kwargs: Any) -> httpx.Request: ...
+    def build_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json: Any | None = None,
+    ) -> httpx.Request: ...
 
     async def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response: ...
 

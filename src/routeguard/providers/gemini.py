@@ -52,20 +52,44 @@ PRO_THINKING_BUDGET = 128
 _NOT_THINKING_VARIANTS = ("image", "tts", "audio", "live")
 
 
+def thinking_floor(model: str) -> int | None:
+    """The smallest `thinkingBudget` `model` accepts; None when it takes no thinking config.
+
+    2.5 Flash/Flash-Lite can stop thinking (0); 2.5 Pro cannot (128). Other models
+    and the image/tts/audio/live variants get no `thinkingConfig` at all.
+    """
+    name = _model_name(model).lower()
+    if any(tag in name for tag in _NOT_THINKING_VARIANTS):
+        return None
+    if name.startswith("gemini-2.5-pro"):
+        return PRO_THINKING_BUDGET
+    if name.startswith("gemini-2.5-flash"):  # also -lite and dated previews
+        return 0
+    return None
+
+
+def answer_room_config(model: str, answer_tokens: int) -> dict[str, Any]:
+    """`maxOutputTokens` (and `thinkingConfig`) leaving `answer_tokens` for text after thinking.
+
+    On 2.5 models thinking counts against `maxOutputTokens`: the model thinks as
+    little as it accepts, and that budget is added on top of the answer's.
+    """
+    floor = thinking_floor(model)
+    if floor is None:
+        return {"maxOutputTokens": answer_tokens}
+    return {
+        "maxOutputTokens": floor + answer_tokens,
+        "thinkingConfig": {"thinkingBudget": floor},
+    }
+
+
 def generation_config(model: str, *, stream: bool) -> dict[str, Any]:
     """`generationConfig` for a probe of `model` (thinking set as low as it goes)."""
-    name = _model_name(model).lower()
     answer = STREAM_MAX_TOKENS if stream else COMPLETION_MAX_TOKENS
-    if any(tag in name for tag in _NOT_THINKING_VARIANTS):
-        return {"maxOutputTokens": answer}
-    if name.startswith("gemini-2.5-pro"):
-        return {
-            "maxOutputTokens": PRO_THINKING_BUDGET + STREAM_MAX_TOKENS,
-            "thinkingConfig": {"thinkingBudget": PRO_THINKING_BUDGET},
-        }
-    if name.startswith("gemini-2.5-flash"):  # also -lite and dated previews
-        return {"maxOutputTokens": answer, "thinkingConfig": {"thinkingBudget": 0}}
-    return {"maxOutputTokens": answer}
+    if thinking_floor(model):
+        # Pro thinks anyway: once it has paid for that, room for a few tokens costs little.
+        answer = STREAM_MAX_TOKENS
+    return answer_room_config(model, answer)
 
 
 def parse_usage(doc: Mapping[str, Any]) -> tuple[int | None, int | None]:
@@ -82,7 +106,8 @@ def _model_name(model: str) -> str:
     return model.removeprefix("models/")
 
 
-def _model_path(model: str) -> str:
+def model_path(model: str) -> str:
+    """`models/{model}` (or `tunedModels/…` as given), URL-quoted: the path before `:method`."""
     name = _model_name(model)
     if not name.startswith("tunedModels/"):
         name = f"models/{name}"
@@ -105,11 +130,11 @@ class GeminiCodec:
         return ProbeRequest("GET", ep.url("models?pageSize=1"), dict(ep.headers))
 
     def completion_request(self, ep: Endpoint, model: str) -> ProbeRequest:
-        url = ep.url(f"{_model_path(model)}:generateContent")
+        url = ep.url(f"{model_path(model)}:generateContent")
         return ProbeRequest("POST", url, dict(ep.headers), _body(model, stream=False))
 
     def stream_request(self, ep: Endpoint, model: str) -> ProbeRequest:
-        url = ep.url(f"{_model_path(model)}:streamGenerateContent?alt=sse")
+        url = ep.url(f"{model_path(model)}:streamGenerateContent?alt=sse")
         headers = merged_headers(ep.headers, {"accept": "text/event-stream"})
         return ProbeRequest("POST", url, headers, _body(model, stream=True), stream=True)
 

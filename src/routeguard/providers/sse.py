@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -150,8 +150,12 @@ async def read_stream(
     *,
     clock: Callable[[], float],
     max_chars: int = MAX_CHARS,
+    on_event: Callable[[SSEEvent], Awaitable[None]] | None = None,
 ) -> StreamResult:
     """Feed a streamed 2xx `response` through a parser into `interpreter` until it is done.
+
+    `on_event` sees each event after the interpreter did (a proxy relays it from
+    there, translated), so judging and relaying a stream is one loop.
 
     `clock` must be on the same scale as the `started_s` the interpreter was built
     with (e.g. `time.monotonic`). The loop stops early once the interpreter has
@@ -164,12 +168,12 @@ async def read_stream(
     try:
         async for chunk in response.aiter_bytes():
             for event in parser.feed(chunk):
-                interpreter.feed(event, clock())
+                await _judge(interpreter, event, clock, on_event)
             if interpreter.done:
                 break
         else:
             for event in parser.close():
-                interpreter.feed(event, clock())
+                await _judge(interpreter, event, clock, on_event)
     except httpx.TimeoutException:
         raise
     except (httpx.TransportError, httpx.DecodingError, SSEProtocolError) as exc:
@@ -179,3 +183,14 @@ async def read_stream(
         detail = f"{result.classified.detail} ({cut})"
         result = replace(result, classified=replace(result.classified, detail=detail))
     return result
+
+
+async def _judge(
+    interpreter: StreamInterpreter,
+    event: SSEEvent,
+    clock: Callable[[], float],
+    on_event: Callable[[SSEEvent], Awaitable[None]] | None,
+) -> None:
+    interpreter.feed(event, clock())
+    if on_event is not None:
+        await on_event(event)
