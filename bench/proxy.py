@@ -537,7 +537,19 @@ async def start_all(
         targets.append(target(name, f"{base}/v1", PUBLIC_MODEL, CALLER_KEY, server.proc.pid))
         waits.append(wait_ready(server, base + ready, {"authorization": f"Bearer {CALLER_KEY}"}))
     await asyncio.gather(*waits)
+    for t in targets:
+        await smoke(t)
     return targets
+
+
+async def smoke(t: Target) -> None:
+    """One streamed call before any figure: it must succeed (and say which route served it)."""
+    async with Clients() as clients, clients.lend() as client:
+        r = await client.post(t.url, content=t.body, headers=t.headers)
+    if r.status_code != 200 or b"data: [DONE]" not in r.content:
+        raise RuntimeError(f"{t.name}: {r.status_code} {r.content[:500]!r}")
+    route = r.headers.get("x-routeguard-route")
+    print(f"  {t.name}: {t.url} answers" + (f" (x-routeguard-route: {route})" if route else ""))
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -563,7 +575,7 @@ async def main_async(args: argparse.Namespace) -> None:
 
 
 def header(args: argparse.Namespace) -> None:
-    versions = f"routeguard {md.version('routeguard')}"
+    versions = f"routeguard {md.version('routeguard')} {_commit()}"
     with contextlib.suppress(md.PackageNotFoundError):
         versions += f", litellm {md.version('litellm')}"
     print(f"proxy overhead bench ({versions}, Python {sys.version.split()[0]})")
@@ -579,9 +591,21 @@ def header(args: argparse.Namespace) -> None:
         f"  simulator: openai flavour, no faults, latency_s = ttft_s = 0; streams of {MAX_TOKENS} content chunks\n"
         f"  closed loop: {args.requests} requests per cell after {args.warmup} warm-up, concurrency {args.concurrency}\n"
         f"  open loop: {args.rate:g} req/s for {args.seconds:g} s; ramp: {args.ramp_seconds:g} s steps from {args.ramp_start:g}/s, doubled, then bisected\n"
-        "  LiteLLM proxy: master key, no DB, no callbacks, spend/error logs off, LITELLM_LOG=ERROR, local cost map\n",
+        "  LiteLLM proxy: master key, no DB, no callbacks, spend/error logs off, LITELLM_LOG=ERROR, local cost map\n"
+        "  routeguard proxy: caller key, its own Redis key prefix, no daemon (every route reads closed)\n",
         flush=True,
     )
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f"at {out.stdout.strip()}"
 
 
 def _load() -> str:
