@@ -714,7 +714,10 @@ def main() -> None:
     parser.add_argument(
         "--only", type=_names, default=list(TARGETS), help="direct,litellm,routeguard"
     )
-    asyncio.run(main_async(parser.parse_args()))
+    try:
+        asyncio.run(main_async(parser.parse_args()))
+    except KeyboardInterrupt:  # the servers were stopped on the way out
+        sys.exit(130)
 
 
 def _ints(text: str) -> list[int]:
