@@ -9,8 +9,9 @@ to the breaker with its latency and TTFT.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,17 +48,28 @@ class Attempted(ChatAnswer):
 
 
 class Forwarder:
-    """Sends attempts with one shared HTTP client."""
+    """Sends attempts with shared HTTP clients, taken in turn.
+
+    Several clients rather than one: httpcore checks every pooled connection of a
+    client on every request, so one pool of hundreds of kept-alive connections
+    costs more CPU than the calls themselves (bench/proxy.py); shards keep each
+    pool small while every connection is still reused.
+    """
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | Sequence[httpx.AsyncClient],
         timeouts: Timeouts,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._http = http
+        self._clients = [http] if isinstance(http, httpx.AsyncClient) else list(http)
+        self._turn = itertools.cycle(self._clients)
         self._timeouts = timeouts
         self._clock = clock
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        return next(self._turn)
 
     async def whole(self, target: ChatRoute, call: ChatCall, public_model: str) -> Attempted:
         """A non-streamed attempt; the completion is in `Attempted.answer`'s body."""
@@ -77,7 +89,8 @@ class Forwarder:
 
     async def _exchange(self, target: ChatRoute, call: ChatCall) -> tuple[int, Any, bytes]:
         request = target.request(call.chat)
-        response = await self._http.send(request.build(self._http), stream=True)
+        http = self._http
+        response = await http.send(request.build(http), stream=True)
         try:
             return response.status_code, response.headers, await read_body(response)
         finally:
@@ -106,7 +119,8 @@ class Forwarder:
         self, target: ChatRoute, call: ChatCall, relay: _Relay, started: float
     ) -> StreamResult | Attempted:
         request = target.request(call.chat)
-        response = await self._http.send(request.build(self._http), stream=True)
+        http = self._http
+        response = await http.send(request.build(http), stream=True)
         try:
             if not response.is_success:
                 body = await read_body(response)

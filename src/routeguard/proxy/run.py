@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import signal
@@ -23,6 +24,8 @@ from routeguard.proxy.forward import Forwarder, Timeouts
 log = logging.getLogger("routeguard.proxy")
 
 MAX_UPSTREAM_CONNECTIONS = 1000
+CLIENT_SHARDS = 8
+"""HTTP clients the proxy takes in turn (forward.py says why); each keeps its own pool."""
 
 
 def check_exposure(settings: Settings) -> None:
@@ -53,15 +56,19 @@ def _is_loopback(host: str) -> bool:
 def _http_client(settings: Settings) -> httpx.AsyncClient:
     # Reads are bounded by the attempt's own deadlines (first byte, stream idle).
     timeout = httpx.Timeout(None, connect=settings.proxy_connect_timeout_s)
-    limits = httpx.Limits(max_connections=MAX_UPSTREAM_CONNECTIONS, max_keepalive_connections=200)
+    per_shard = MAX_UPSTREAM_CONNECTIONS // CLIENT_SHARDS
+    limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard // 4)
     return httpx.AsyncClient(timeout=timeout, limits=limits)
 
 
 async def serve(settings: Settings, health: HealthClient, registry: CollectorRegistry) -> None:
     """Run until SIGTERM or SIGINT; in-flight answers get a moment to finish."""
     timeouts = Timeouts(settings.proxy_first_byte_timeout_s, settings.proxy_stream_idle_timeout_s)
-    async with health, _http_client(settings) as http:
-        ctx = ProxyContext(health, Forwarder(http, timeouts), registry, settings.proxy_keys)
+    async with health, contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(_http_client(settings)) for _ in range(CLIENT_SHARDS)
+        ]
+        ctx = ProxyContext(health, Forwarder(clients, timeouts), registry, settings.proxy_keys)
         runner = web.AppRunner(build_app(ctx), access_log=None)
         await runner.setup()
         host, port = settings.proxy_bind
