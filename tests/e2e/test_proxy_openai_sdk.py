@@ -199,7 +199,9 @@ async def _eventually_reported(stack: Stack, route: str) -> None:
 # -- after the first byte: no retry, an error the SDK raises -----------------------
 
 
-@pytest.mark.parametrize("faults", [{"cut_stream": True}, {"stall_mid_stream_s": 3.0}])
+@pytest.mark.parametrize(
+    "faults", [{"cut_stream": True}, {"stall_mid_stream_s": 3.0}, {"error_event_in_stream": True}]
+)
 async def test_a_stream_broken_after_its_first_byte_raises_and_is_not_retried(
     stack: Stack, faults: dict[str, object]
 ) -> None:
