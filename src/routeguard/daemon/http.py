@@ -32,6 +32,7 @@ from routeguard.daemon.candidates import (
 )
 from routeguard.daemon.metrics import BreakerCollector, BreakerSnapshot
 from routeguard.daemon.probe_log import ProbeLog
+from routeguard.daemon.watch import WatchHub, serve
 from routeguard.errors import RouteError, RouteguardError, StateError, StoreUnavailable
 from routeguard.notify.dispatcher import Dispatcher
 from routeguard.probes import ProbeJob
@@ -64,6 +65,7 @@ class HttpContext:
     scheduler_running: Callable[[], bool]
     scrape_store_up: Gauge
     notifier: Dispatcher | None = None  # None when the catalog configures no channel
+    watch: WatchHub | None = None  # the shared transition reader of GET /v1/routes/watch
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -103,6 +105,7 @@ def build_app(ctx: HttpContext) -> web.Application:
     app.router.add_get("/v1/providers", _handler(ctx, providers))
     app.router.add_get("/v1/events", _handler(ctx, events))
     app.router.add_get("/v1/models/{model:.+}/candidates", _handler(ctx, candidates))
+    app.router.add_get("/v1/routes/watch", _watch_handler(ctx))
     app.router.add_post("/v1/routes/{tail:.+}", _handler(ctx, force))
     app.router.add_get("/v1/notifications", _handler(ctx, notifications))
     app.router.add_post("/v1/notifications/dismiss", _handler(ctx, dismiss))
@@ -116,6 +119,17 @@ def _handler(
         # Every Redis read is bounded: a hung Redis gets a 503, never a hung request.
         async with asyncio.timeout(READ_DEADLINE_S):
             return await func(ctx, request)
+
+    return handle
+
+
+def _watch_handler(ctx: HttpContext) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        # A stream for as long as the client stays: only its opening reads are bounded
+        # (READ_DEADLINE_S, inside serve()), not the whole request.
+        if ctx.watch is None:
+            return _error(404, "the watch feed is not enabled on this daemon")
+        return await serve(ctx.watch, ctx.store, request, READ_DEADLINE_S)
 
     return handle
 
