@@ -167,7 +167,7 @@ async def test_unknown_models_are_404_and_bad_parameters_400_naming_them(
     assert message in response.json()["error"]
 
 
-async def test_a_hung_redis_gets_a_503_within_the_read_deadline(
+async def test_a_hung_redis_gets_a_503_within_the_read_deadline_here_and_on_watch(
     redis_url: str, keys: Keys, redis_client: Redis
 ) -> None:
     target = urlsplit(redis_url)
@@ -179,9 +179,11 @@ async def test_a_hung_redis_gets_a_503_within_the_read_deadline(
         httpx.AsyncClient(timeout=10) as client,
     ):
         proxy.hang()
-        started = time.monotonic()
-        response = await client.get(daemon.http_url + "/v1/models/chat/candidates")
-        took = time.monotonic() - started
+        answers = {}
+        for path in ("/v1/models/chat/candidates", "/v1/routes/watch"):
+            started = time.monotonic()
+            response = await client.get(daemon.http_url + path)
+            answers[path] = (response.status_code, time.monotonic() - started)
+            assert "did not answer" in response.json()["error"]
         proxy.heal()
-    assert response.status_code == 503 and "did not answer" in response.json()["error"]
-    assert took <= 2.0, took
+    assert all(status == 503 and took <= 2.0 for status, took in answers.values()), answers
