@@ -111,6 +111,18 @@ JOBS_SKIPPED = Metric(
     (KIND,),
     "Probe runs skipped because the previous run of the job was still going.",
 )
+WATCHERS = Metric(
+    "routeguard_watchers",
+    "gauge",
+    (),
+    "Clients connected to GET /v1/routes/watch on this replica and being fed transitions.",
+)
+WATCHERS_DROPPED = Metric(
+    "routeguard_watchers_dropped",
+    "counter",
+    (),
+    "Watch clients this replica dropped because they read too slowly (their queue was full).",
+)
 
 # -- breaker state, read from Redis at scrape time --------------------------------
 MODEL_ROUTE_INFO = Metric(
@@ -213,6 +225,8 @@ DAEMON_METRICS = (
     STORE_UP,
     SCHEDULE_LAG,
     JOBS_SKIPPED,
+    WATCHERS,
+    WATCHERS_DROPPED,
     MODEL_ROUTE_INFO,
     ROUTE_STATE,
     ROUTE_UP,

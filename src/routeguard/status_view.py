@@ -1,4 +1,5 @@
-"""Renders breaker state for people and programs: the route record of `GET /v1/routes` (docs/daemon.md)."""
+"""Renders breaker state for people and programs: the route record of `GET /v1/routes`
+and the event record of `GET /v1/events` (docs/daemon.md)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from routeguard.breaker.types import RouteStatus
+from routeguard.breaker.types import RouteStatus, Transition
 from routeguard.routes import model_of, provider_of
 
 
@@ -33,6 +34,22 @@ def route_record(status: RouteStatus) -> dict[str, Any]:
         "open_until": iso_ms(status.open_until_ms),
         "trips": status.trips,
         "window": status.window.as_dict(),
+    }
+
+
+def event_record(event: Transition) -> dict[str, Any]:
+    """The JSON record of one transition (`GET /v1/events`, `GET /v1/routes/watch`)."""
+    return {
+        "id": event.event_id,
+        "route": event.route,
+        "from": event.from_state.value,
+        "to": event.to_state.value,
+        "reason": event.reason.value,
+        "detail": event.detail,
+        "version": event.version,
+        "at": iso_ms(event.at_ms),
+        "open_until": iso_ms(event.open_until_ms),
+        "window": event.window.as_dict(),
     }
 
 

@@ -21,7 +21,12 @@ from prometheus_client import CollectorRegistry
 from routeguard import metric_names
 from routeguard.client.metrics import WorkerMetrics
 from routeguard.config import load_catalog
-from routeguard.daemon.metrics import BreakerCollector, SchedulerMetrics, store_up_gauge
+from routeguard.daemon.metrics import (
+    BreakerCollector,
+    SchedulerMetrics,
+    WatchMetrics,
+    store_up_gauge,
+)
 from routeguard.notify.delivery import NotificationMetrics
 from routeguard.probes import ProbeMetrics
 
@@ -83,6 +88,7 @@ def _registered() -> dict[str, tuple[str, tuple[str, ...]]]:
     catalog = load_catalog(ROOT / "tests" / "testdata" / "config" / "valid-minimal.yaml")
     ProbeMetrics(registry).initialise(catalog)
     SchedulerMetrics(registry)
+    WatchMetrics(registry)
     store_up_gauge(registry)
     NotificationMetrics(registry, ["pager"])
     WorkerMetrics(registry, lambda: 0.0).initialise(catalog)

@@ -26,10 +26,16 @@ from routeguard.breaker import BreakerStore, Keys
 from routeguard.config import Catalog
 from routeguard.daemon.http import HttpContext, build_app
 from routeguard.daemon.leases import ProbeLeases
-from routeguard.daemon.metrics import BreakerCollector, SchedulerMetrics, store_up_gauge
+from routeguard.daemon.metrics import (
+    BreakerCollector,
+    SchedulerMetrics,
+    WatchMetrics,
+    store_up_gauge,
+)
 from routeguard.daemon.probe_log import ProbeLog
 from routeguard.daemon.prober import Prober
 from routeguard.daemon.scheduler import ProbeScheduler
+from routeguard.daemon.watch import HEARTBEAT_S, QUEUE_SIZE, WatchHub
 from routeguard.errors import ConfigError, StoreUnavailable
 from routeguard.heartbeat import beat_forever
 from routeguard.notify.dispatcher import Dispatcher
@@ -54,6 +60,8 @@ class DaemonOptions:
     resync_s: float = 1.0
     env: Mapping[str, str] | None = None  # where API keys are read (None: os.environ)
     tracer: Tracer | None = None
+    watch_heartbeat_s: float = HEARTBEAT_S  # `: ping` on an idle GET /v1/routes/watch
+    watch_queue_size: int = QUEUE_SIZE  # transitions a watcher may lag before it is dropped
 
 
 class Daemon:
@@ -71,6 +79,7 @@ class Daemon:
         self._scheduler: ProbeScheduler | None = None
         self._web: web.AppRunner | None = None
         self._heartbeat: asyncio.Task[None] | None = None
+        self._watch: WatchHub | None = None
         self.store: BreakerStore | None = None
         self.notifier: Dispatcher | None = None
         self.http_url = ""
@@ -147,6 +156,13 @@ class Daemon:
         collector = BreakerCollector(self.catalog)
         self.registry.register(collector)
         scheduler = self._scheduler
+        self._watch = WatchHub(
+            self._redis,
+            self.store.keys,
+            WatchMetrics(self.registry),
+            queue_size=self.options.watch_queue_size,
+            heartbeat_s=self.options.watch_heartbeat_s,
+        )
         ctx = HttpContext(
             catalog=self.catalog,
             store=self.store,
@@ -158,6 +174,7 @@ class Daemon:
             scheduler_running=lambda: scheduler.running,
             notifier=self.notifier,
             scrape_store_up=store_up_gauge(self.registry),
+            watch=self._watch,
         )
         self._web = web.AppRunner(build_app(ctx), access_log=None)
         await self._web.setup()
@@ -173,7 +190,7 @@ class Daemon:
         self.http_url = f"http://{host}:{self._web.addresses[0][1]}"
 
     async def stop(self) -> None:
-        """Stop probing first, then notifying, the HTTP interface, the connections.
+        """Stop probing first, then notifying, the watch feed, the HTTP interface, the connections.
 
         A notification the notifier had not finished stays in Redis, pending,
         for the next daemon (or another replica) to deliver.
@@ -184,6 +201,8 @@ class Daemon:
             await self._scheduler.stop()
         if self.notifier is not None:
             await self.notifier.stop()
+        if self._watch is not None:
+            await self._watch.stop()  # watch streams would hold the HTTP shutdown open
         if self._web is not None:
             await self._web.cleanup()
         if self._http is not None:

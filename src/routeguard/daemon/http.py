@@ -23,13 +23,21 @@ from redis.exceptions import RedisError
 
 from routeguard.breaker import BreakerStore, ForceTarget
 from routeguard.config import Catalog, Route
+from routeguard.daemon.candidates import (
+    BadParameter,
+    candidates_body,
+    parse_preferences,
+    rank_from_store,
+    routes_of,
+)
 from routeguard.daemon.metrics import BreakerCollector, BreakerSnapshot
 from routeguard.daemon.probe_log import ProbeLog
+from routeguard.daemon.watch import WatchHub, serve
 from routeguard.errors import RouteError, RouteguardError, StateError, StoreUnavailable
 from routeguard.notify.dispatcher import Dispatcher
 from routeguard.probes import ProbeJob
 from routeguard.routes import parse_route_id
-from routeguard.status_view import iso_ms, route_record
+from routeguard.status_view import event_record, route_record
 from routeguard.tiers import ProbeTier
 
 log = logging.getLogger(__name__)
@@ -57,6 +65,7 @@ class HttpContext:
     scheduler_running: Callable[[], bool]
     scrape_store_up: Gauge
     notifier: Dispatcher | None = None  # None when the catalog configures no channel
+    watch: WatchHub | None = None  # the shared transition reader of GET /v1/routes/watch
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -95,6 +104,8 @@ def build_app(ctx: HttpContext) -> web.Application:
     app.router.add_get("/v1/routes", _handler(ctx, routes))
     app.router.add_get("/v1/providers", _handler(ctx, providers))
     app.router.add_get("/v1/events", _handler(ctx, events))
+    app.router.add_get("/v1/models/{model:.+}/candidates", _handler(ctx, candidates))
+    app.router.add_get("/v1/routes/watch", _watch_handler(ctx))
     app.router.add_post("/v1/routes/{tail:.+}", _handler(ctx, force))
     app.router.add_get("/v1/notifications", _handler(ctx, notifications))
     app.router.add_post("/v1/notifications/dismiss", _handler(ctx, dismiss))
@@ -108,6 +119,17 @@ def _handler(
         # Every Redis read is bounded: a hung Redis gets a 503, never a hung request.
         async with asyncio.timeout(READ_DEADLINE_S):
             return await func(ctx, request)
+
+    return handle
+
+
+def _watch_handler(ctx: HttpContext) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        # A stream for as long as the client stays: only its opening reads are bounded
+        # (READ_DEADLINE_S, inside serve()), not the whole request.
+        if ctx.watch is None:
+            return _error(404, "the watch feed is not enabled on this daemon")
+        return await serve(ctx.watch, ctx.store, request, READ_DEADLINE_S)
 
     return handle
 
@@ -207,25 +229,23 @@ async def events(ctx: HttpContext, request: web.Request) -> web.Response:
         found = await ctx.store.events(since=since, count=max(limit, 1))
     except (ValueError, StateError):
         return _error(400, "since must be an event id from a previous answer; limit a number")
-    return web.json_response(
-        {
-            "events": [
-                {
-                    "id": e.event_id,
-                    "route": e.route,
-                    "from": e.from_state.value,
-                    "to": e.to_state.value,
-                    "reason": e.reason.value,
-                    "detail": e.detail,
-                    "version": e.version,
-                    "at": iso_ms(e.at_ms),
-                    "open_until": iso_ms(e.open_until_ms),
-                    "window": e.window.as_dict(),
-                }
-                for e in found
-            ]
-        }
-    )
+    return web.json_response({"events": [event_record(e) for e in found]})
+
+
+async def candidates(ctx: HttpContext, request: web.Request) -> web.Response:
+    """The model's routes to try, ranked as `HealthClient.candidates()` ranks them."""
+    model = request.match_info["model"]
+    try:
+        routes = routes_of(ctx.catalog, model)
+    except RouteError as exc:
+        return _error(404, str(exc))
+    try:
+        prefs = parse_preferences(ctx.catalog, request.query, [k for k, _ in request.query.items()])
+    except BadParameter as exc:
+        return _error(400, str(exc))
+    statuses = await ctx.store.states()
+    answer, view = rank_from_store(routes, statuses, prefs)
+    return web.json_response(candidates_body(model, answer, view, statuses))
 
 
 async def force(ctx: HttpContext, request: web.Request) -> web.Response:

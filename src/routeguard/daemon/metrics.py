@@ -45,6 +45,14 @@ class SchedulerMetrics:
         self.skipped = names.counter(names.JOBS_SKIPPED, registry)
 
 
+class WatchMetrics:
+    """The watch feed: clients connected, clients dropped for reading too slowly."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.watchers = names.gauge(names.WATCHERS, registry)
+        self.dropped = names.counter(names.WATCHERS_DROPPED, registry)
+
+
 def _gauge(metric: names.Metric) -> GaugeMetricFamily:
     return GaugeMetricFamily(metric.name, metric.help, labels=list(metric.labels))
 
