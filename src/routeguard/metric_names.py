@@ -3,7 +3,7 @@
 The metric modules (`probes/metrics.py`, `daemon/metrics.py`, `client/metrics.py`,
 `notify/delivery.py`) build their series from these definitions, and the tests of
 `alerts/` and `dashboards/` check every name those files read against them, so a
-rename is one edit here and a failing test there. docs/daemon.md lists them all.
+rename is one edit here and a failing test there. The docs list every one (docs/daemon.md, docs/client.md, docs/notifications.md; tests/unit/test_metric_names.py checks).
 """
 
 from __future__ import annotations
