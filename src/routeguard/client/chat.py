@@ -32,6 +32,7 @@ from routeguard.providers import (
     classify_exception,
     read_stream,
 )
+from routeguard.providers.classify import without_secrets
 from routeguard.providers.errorbody import parse_json
 from routeguard.tiers import ProbeTier
 from routeguard.translate import TRANSLATORS, ChatTranslator, ChunkTranslator
@@ -64,9 +65,20 @@ class ChatRoute:
 
     def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> Classified:
         """A whole answer of any status, judged as a completion probe's would be."""
-        return self.codec.classify_response(
-            self.endpoint, status, headers, body, tier=ProbeTier.COMPLETION
+        return self.masked(
+            self.codec.classify_response(
+                self.endpoint, status, headers, body, tier=ProbeTier.COMPLETION
+            )
         )
+
+    def masked(self, classified: Classified) -> Classified:
+        """`classified` with the API key this route sends masked in its text, in any shape:
+        a provider may echo it back, and the text goes to logs, metrics and callers."""
+        return without_secrets(classified, self.endpoint.secrets)
+
+    def failure(self, exc: BaseException) -> Classified:
+        """An exception of a call to this route as its outcome class, key masked."""
+        return self.masked(classify_failure(exc))
 
     def interpreter(self, started_s: float) -> StreamInterpreter:
         """Judges one streamed 2xx answer event by event: outcome, TTFT, terminator."""
@@ -158,13 +170,13 @@ async def send_chat(
     try:
         response = await http.send(request.build(http), stream=True)
     except (httpx.HTTPError, TimeoutError) as exc:
-        return ChatAnswer(chat_route.route.id, classify_failure(exc), clock() - started)
+        return ChatAnswer(chat_route.route.id, chat_route.failure(exc), clock() - started)
     try:
         if request.stream and response.is_success:
             return await _read_stream(chat_route, response, name, started, clock)
         return await _read_whole(chat_route, response, name, started, clock)
     except (httpx.HTTPError, TimeoutError) as exc:
-        return ChatAnswer(chat_route.route.id, classify_failure(exc), clock() - started)
+        return ChatAnswer(chat_route.route.id, chat_route.failure(exc), clock() - started)
     finally:
         await response.aclose()
 
@@ -203,5 +215,9 @@ async def _read_stream(
     if result.ok:
         chunks.extend(translator.finish())
     return ChatAnswer(
-        chat_route.route.id, result.classified, clock() - started, result.ttft_s, chunks=chunks
+        chat_route.route.id,
+        chat_route.masked(result.classified),
+        clock() - started,
+        result.ttft_s,
+        chunks=chunks,
     )

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -24,8 +23,7 @@ from routeguard.probes.base import ProbeResult, ProbeTarget
 from routeguard.probes.metrics import ProbeMetrics
 from routeguard.probes.tiers import PROBES, TierAnswer
 from routeguard.providers import Classified, classify_exception
-from routeguard.providers.errorbody import error_code
-from routeguard.redact import mask_secrets
+from routeguard.providers.classify import without_secrets
 from routeguard.tiers import ProbeTier
 
 log = logging.getLogger(__name__)
@@ -83,7 +81,7 @@ class ProbeRunner:
         stream = answer.stream
         return ProbeResult(
             target=target,
-            classified=_without_secrets(answer.classified, target.endpoint.secrets),
+            classified=without_secrets(answer.classified, target.endpoint.secrets),
             started_at=started_at,
             duration_s=self._clock() - timer.started,
             connect_s=timer.connected_s,
@@ -120,22 +118,6 @@ class ProbeRunner:
         for direction, tokens in (("input", c.input_tokens), ("output", c.output_tokens)):
             if tokens:
                 self._metrics.tokens.labels(provider, model, direction).inc(tokens)
-
-
-def _without_secrets(c: Classified, secrets: tuple[str, ...]) -> Classified:
-    """The one place a probe's text leaves it: the key it sent is masked, whatever its shape.
-
-    `scrub()` already masks what looks like a key (`sk-…`, `AIza…`); a provider that
-    echoes back an odd-looking key (`Incorrect API key provided: my-weird-key-123`)
-    is caught only by knowing the value, which only the probe does.
-    """
-    if not secrets:
-        return c
-    # error_type is a body code folded by error_code(): a key sent back as `type` is folded too.
-    forms = [*secrets, *(error_code(s) for s in secrets)]
-    return replace(
-        c, detail=mask_secrets(c.detail, forms), error_type=mask_secrets(c.error_type, forms)
-    )
 
 
 class _TracedClient:

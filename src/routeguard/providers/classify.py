@@ -35,6 +35,7 @@ import asyncio
 import re
 import ssl
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 
 import httpx
@@ -46,12 +47,14 @@ from routeguard.providers.errorbody import (
     MAX_JSON_BODY,
     ErrorInfo,
     body_snippet,
+    error_code,
     error_info,
     parse_json,
     scrub,
 )
 from routeguard.providers.retry_after import retry_after_seconds
 from routeguard.providers.sse import SSEProtocolError
+from routeguard.redact import mask_secrets
 
 Decision = tuple[Outcome, str]
 """An outcome and the `error_type` that decided it ('' means: the generic one)."""
@@ -286,3 +289,20 @@ def _exception_outcome(exc: Exception, *, after_headers: bool) -> Outcome:
     if isinstance(exc, httpx.DecodingError | httpx.TooManyRedirects | SSEProtocolError):
         return Outcome.BAD_RESPONSE
     return Outcome.CLIENT_ERROR
+
+
+def without_secrets(c: Classified, secrets: tuple[str, ...]) -> Classified:
+    """The one place a call's text leaves routeguard: the key it sent is masked, whatever
+    its shape, for probes, workers and the proxy alike.
+
+    `scrub()` already masks what looks like a key (`sk-…`, `AIza…`); a provider that
+    echoes back an odd-looking key (`Incorrect API key provided: my-weird-key-123`)
+    is caught only by knowing the value, which only the caller does.
+    """
+    if not secrets:
+        return c
+    # error_type is a body code folded by error_code(): a key sent back as `type` is folded too.
+    forms = [*secrets, *(error_code(s) for s in secrets)]
+    return replace(
+        c, detail=mask_secrets(c.detail, forms), error_type=mask_secrets(c.error_type, forms)
+    )

@@ -21,7 +21,6 @@ from aiohttp import web
 from routeguard.client.chat import (
     ChatAnswer,
     ChatRoute,
-    classify_failure,
     completion_id,
     read_body,
 )
@@ -79,7 +78,7 @@ class Forwarder:
             async with asyncio.timeout(self._timeouts.first_byte_s):
                 status, headers, body = await self._exchange(target, call)
         except (httpx.HTTPError, TimeoutError) as exc:
-            return Attempted(route, classify_failure(exc), self._clock() - started)
+            return Attempted(route, target.failure(exc), self._clock() - started)
         classified = target.classify(status, headers, body)
         latency = self._clock() - started
         if not classified.ok:
@@ -108,7 +107,7 @@ class Forwarder:
                 relay.deadline = deadline
                 result = await self._stream(target, call, relay, started)
         except (httpx.HTTPError, TimeoutError) as exc:
-            classified = classify_failure(exc)
+            classified = target.failure(exc)
             if caller.started:  # a stall mid-stream: the caller hears of it
                 answer = await caller.fail(classified, route)
                 return Attempted(route, classified, self._clock() - started, streamed=answer)
@@ -170,13 +169,14 @@ class _Relay:
         route = self._target.route.id
         if isinstance(result, Attempted):
             return result
+        classified = self._target.masked(result.classified)
         if result.ok:
             answer = await self._caller.done(self._held + self._chunks.finish())
-            return Attempted(route, result.classified, latency_s, result.ttft_s, streamed=answer)
+            return Attempted(route, classified, latency_s, result.ttft_s, streamed=answer)
         if self._caller.started:
-            answer = await self._caller.fail(result.classified, route)
-            return Attempted(route, result.classified, latency_s, result.ttft_s, streamed=answer)
-        return Attempted(route, result.classified, latency_s, result.ttft_s)
+            answer = await self._caller.fail(classified, route)
+            return Attempted(route, classified, latency_s, result.ttft_s, streamed=answer)
+        return Attempted(route, classified, latency_s, result.ttft_s)
 
 
 def _carries_output(chunk: dict[str, Any]) -> bool:
