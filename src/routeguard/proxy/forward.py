@@ -66,12 +66,11 @@ class Forwarder:
         self._timeouts = timeouts
         self._clock = clock
 
-    @property
-    def _http(self) -> httpx.AsyncClient:
+    def _next_client(self) -> httpx.AsyncClient:
         return next(self._turn)
 
     async def whole(self, target: ChatRoute, call: ChatCall, public_model: str) -> Attempted:
-        """A non-streamed attempt; the completion is in `Attempted.answer`'s body."""
+        """A non-streamed attempt; a good answer is in `Attempted.completion`, not yet sent."""
         started = self._clock()
         route = target.route.id
         try:
@@ -88,7 +87,7 @@ class Forwarder:
 
     async def _exchange(self, target: ChatRoute, call: ChatCall) -> tuple[int, Any, bytes]:
         request = target.request(call.chat)
-        http = self._http
+        http = self._next_client()
         response = await http.send(request.build(http), stream=True)
         try:
             return response.status_code, response.headers, await read_body(response)
@@ -118,7 +117,7 @@ class Forwarder:
         self, target: ChatRoute, call: ChatCall, relay: _Relay, started: float
     ) -> StreamResult | Attempted:
         request = target.request(call.chat)
-        http = self._http
+        http = self._next_client()
         response = await http.send(request.build(http), stream=True)
         try:
             if not response.is_success:
