@@ -95,7 +95,7 @@ def _caller_key(keys: Sequence[str]) -> Middleware:
         if request.path in OPEN_PATHS:
             return await handler(request)
         if not wanted:
-            if not _loopback(request.remote):
+            if not is_loopback(request.remote):
                 raise ProxyError(403, "this proxy has no API keys and serves loopback only")
             return await handler(request)
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
@@ -113,9 +113,12 @@ def _caller_key(keys: Sequence[str]) -> Middleware:
     return check
 
 
-def _loopback(remote: str | None) -> bool:
+def is_loopback(address: str | None) -> bool:
+    """True for a loopback IP (an IPv6 zone is ignored) or `localhost`."""
+    if address == "localhost":
+        return True
     try:
-        return remote is not None and ipaddress.ip_address(remote.split("%")[0]).is_loopback
+        return address is not None and ipaddress.ip_address(address.split("%")[0]).is_loopback
     except ValueError:
         return False
 

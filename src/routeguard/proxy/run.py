@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import signal
 from pathlib import Path
@@ -18,7 +17,7 @@ from routeguard.config import Settings, load_catalog
 from routeguard.config.settings import env_var
 from routeguard.daemon.run import configure_logging
 from routeguard.errors import ConfigError
-from routeguard.proxy.app import ProxyContext, build_app
+from routeguard.proxy.app import ProxyContext, build_app, is_loopback
 from routeguard.proxy.forward import Forwarder, Timeouts
 
 log = logging.getLogger("routeguard.proxy")
@@ -33,7 +32,7 @@ def check_exposure(settings: Settings) -> None:
     host, _ = settings.proxy_bind
     if settings.proxy_keys:
         return
-    if host == "localhost" or _is_loopback(host):
+    if is_loopback(host):
         log.warning(
             "no %s: serving loopback only (%s); any local process may call it",
             env_var("proxy_api_keys"),
@@ -44,13 +43,6 @@ def check_exposure(settings: Settings) -> None:
         f"{env_var('proxy_addr')} is {settings.proxy_addr} but {env_var('proxy_api_keys')} "
         "is not set: set caller keys, or bind a loopback address such as 127.0.0.1:9478"
     )
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _http_client(settings: Settings) -> httpx.AsyncClient:
