@@ -25,6 +25,9 @@ from redis.asyncio import Redis
 from routeguard.breaker.keys import Keys
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
+# LiteLLM (the plug-in's tests, the peers' figures) fetches its model price list from
+# GitHub on import unless told to use the copy it ships: tests stay on loopback.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 def _answers(url: str) -> bool:

@@ -25,6 +25,8 @@ DIRECTION = "direction"
 PUBLIC_MODEL = "public_model"
 KIND = "kind"
 CHANNEL = "channel"
+MODEL_GROUP = "model_group"
+REASON = "reason"
 ROUTE_LABELS = (PROVIDER, MODEL)
 """The labels that name a route: no per-route series is ever exported without both."""
 PROVIDER_LEVEL = "*"
@@ -216,6 +218,28 @@ CLIENT_DEGRADED_EPISODES = Metric(
     "Times this worker lost Redis and went fail static.",
 )
 
+# -- the LiteLLM plug-in (routeguard.integrations.litellm) -----------------------------
+LITELLM_SKIPPED = Metric(
+    "routeguard_litellm_deployments_skipped",
+    "counter",
+    (PROVIDER, MODEL, MODEL_GROUP),
+    "Deployments the plug-in took out of LiteLLM's list because their route is unusable.",
+)
+LITELLM_PANICS = Metric(
+    "routeguard_litellm_panic",
+    "counter",
+    (MODEL_GROUP,),
+    "Requests for which every deployment of a model group without fallbacks was unusable "
+    "(LiteLLM's list kept whole).",
+)
+LITELLM_FAIL_OPEN = Metric(
+    "routeguard_litellm_fail_open",
+    "counter",
+    (REASON,),
+    "Requests for which the plug-in returned LiteLLM's list unchanged because it could not "
+    "judge it (view_unavailable, unmapped_deployment, error).",
+)
+
 DAEMON_METRICS = (
     PROBE_DURATION,
     PROBE_TTFT,
@@ -246,7 +270,9 @@ WORKER_METRICS = (
     CLIENT_DEGRADED_EPISODES,
 )
 """What a routing worker exports on the registry it passes to `HealthClient`."""
-ALL_METRICS = DAEMON_METRICS + WORKER_METRICS
+LITELLM_METRICS = (LITELLM_SKIPPED, LITELLM_PANICS, LITELLM_FAIL_OPEN)
+"""What the LiteLLM plug-in exports beside its HealthClient's worker metrics."""
+ALL_METRICS = DAEMON_METRICS + WORKER_METRICS + LITELLM_METRICS
 
 
 def sample_names() -> frozenset[str]:

@@ -27,6 +27,7 @@ from routeguard.daemon.metrics import (
     WatchMetrics,
     store_up_gauge,
 )
+from routeguard.integrations.litellm.metrics import PluginMetrics
 from routeguard.notify.delivery import NotificationMetrics
 from routeguard.probes import ProbeMetrics
 
@@ -92,6 +93,7 @@ def _registered() -> dict[str, tuple[str, tuple[str, ...]]]:
     store_up_gauge(registry)
     NotificationMetrics(registry, ["pager"])
     WorkerMetrics(registry, lambda: 0.0).initialise(catalog)
+    PluginMetrics(registry)
     collector = BreakerCollector(catalog)
     registry.register(collector)
     families: dict[str, tuple[str, tuple[str, ...]]] = {}

@@ -133,15 +133,16 @@ def rank_candidates(
     if healthy:
         for route in allowed:
             if ranks[route] > 0:
-                skipped[route] = _why(views[route], ranks[route])
+                skipped[route] = skip_reason(views[route], ranks[route])
         return Candidates(healthy, panic=False, skipped=skipped)
     least_bad = sorted(allowed, key=lambda r: (ranks[r], views[r].open_until_ms or 0))
     for route in least_bad:
-        skipped[route] = _why(views[route], ranks[route])
+        skipped[route] = skip_reason(views[route], ranks[route])
     return Candidates(least_bad, panic=bool(least_bad), skipped=skipped)
 
 
-def _why(view: RouteView, rank: int) -> str:
+def skip_reason(view: RouteView, rank: int) -> str:
+    """Why a route of health rank `rank` (> 0) is not among the healthy ones."""
     if rank == 1:
         return "locally suspected (recent hard failures here)"
     return f"{view.state.value}" + (f" ({view.reason})" if view.reason else "")

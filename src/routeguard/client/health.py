@@ -28,7 +28,15 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from routeguard.breaker import BreakerStore, Keys
-from routeguard.client.candidates import Candidates, Preferences, Signals, Sort, rank_candidates
+from routeguard.client.candidates import (
+    Candidates,
+    Preferences,
+    Signals,
+    Sort,
+    health_rank,
+    rank_candidates,
+    skip_reason,
+)
 from routeguard.client.failover import FailoverResult, run_with_failover
 from routeguard.client.local import LocalBreakers
 from routeguard.client.metrics import WorkerMetrics
@@ -190,6 +198,14 @@ class HealthClient:
         if answer.panic and self.metrics:
             self.metrics.panics.labels(model).inc()
         return answer
+
+    def unusable(self, route: str) -> str | None:
+        """Why `route` should get no traffic now, as `candidates()` would skip it; None
+        when it may. For gateways that keep their own list and order (LiteLLM)."""
+        view = self.view[route]
+        suspected = self.view.suspected(route, self._clock())
+        rank = health_rank(view, self.view.redis_now_ms(), suspected)
+        return None if rank == 0 else skip_reason(view, rank)
 
     def report(
         self,

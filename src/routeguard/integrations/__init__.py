@@ -1,0 +1,1 @@
+"""routeguard inside gateways people already run (docs/integrations.md)."""
