@@ -5,7 +5,9 @@ Same simulator, same load, same timeline for every system, in one run:
     (call_with_failover across the model's candidates);
   - LiteLLM Router, its defaults (num_retries=2, allowed_fails=3, cooldown 5 s);
   - LiteLLM Router, its documented production settings (cooldown_time=30,
-    allowed_fails=3, num_retries=2, Redis shared state).
+    allowed_fails=3, num_retries=2, Redis shared state);
+  - LiteLLM Router with routeguard's plug-in (routeguard.integrations.litellm):
+    num_retries=2, LiteLLM's cooldowns off, the daemon probing as for routeguard.
 One public model served by 3 OpenAI-compatible providers (p1 primary, then p2,
 p3); 4 worker processes send 50 requests/s in total (open loop); at t0 p1 goes
 hard down, at t1 it comes back. LiteLLM's primary preference is its documented
@@ -46,7 +48,8 @@ KEY = "sk-bench-failover"
 PROVIDERS = ("p1", "p2", "p3")
 UPSTREAM_MODEL = "llama"
 LITELLM_DB = 11
-SYSTEMS = ("routeguard", "litellm-default", "litellm-production")
+SYSTEMS = ("routeguard", "litellm-default", "litellm-production", "litellm+routeguard")
+WITH_DAEMON = ("routeguard", "litellm+routeguard")
 
 
 def catalog_text(ports: dict[str, int]) -> str:
@@ -84,7 +87,6 @@ async def _routeguard_worker(spec: dict[str, Any]) -> dict[str, Any]:
     from routeguard.outcomes import Outcome
 
     catalog = parse_catalog(spec["catalog"], "bench")
-    seen_open: list[float] = []
     async with (
         HealthClient.from_url(
             spec["redis_url"], config=catalog, key_prefix=spec["prefix"]
@@ -93,12 +95,6 @@ async def _routeguard_worker(spec: dict[str, Any]) -> dict[str, Any]:
             timeout=httpx.Timeout(10, connect=2), limits=httpx.Limits(max_connections=100)
         ) as http,
     ):
-
-        async def watch() -> None:
-            while True:
-                if health.view[f"p1/{UPSTREAM_MODEL}"].state.value != "closed" and not seen_open:
-                    seen_open.append(time.time())
-                await asyncio.sleep(0.001)
 
         async def attempt(route: str) -> str:
             provider = catalog.provider_of(route)
@@ -130,10 +126,19 @@ async def _routeguard_worker(spec: dict[str, Any]) -> dict[str, Any]:
                 served = None
             records.append({"t": t, "end": time.time(), "served": served})
 
-        watcher = asyncio.create_task(watch())
+        seen_open: list[float] = []
+        watcher = asyncio.create_task(_watch_p1(health, seen_open))
         records = await _open_loop(spec, one)
         watcher.cancel()
     return {"records": records, "seen_open": seen_open[0] if seen_open else None}
+
+
+async def _watch_p1(health: Any, seen_open: list[float]) -> None:
+    """When this worker's view first shows p1 not closed (convergence of the fleet view)."""
+    while True:
+        if health.view[f"p1/{UPSTREAM_MODEL}"].state.value != "closed" and not seen_open:
+            seen_open.append(time.time())
+        await asyncio.sleep(0.001)
 
 
 def _litellm_router(spec: dict[str, Any]) -> Any:
@@ -160,11 +165,35 @@ def _litellm_router(spec: dict[str, Any]) -> Any:
     if spec["system"] == "litellm-production":
         kwargs |= {"num_retries": 2, "allowed_fails": 3, "cooldown_time": 30}
         kwargs |= {"redis_host": "127.0.0.1", "redis_port": 6379, "redis_db": LITELLM_DB}
+    if spec["system"] == "litellm+routeguard":
+        kwargs |= {"num_retries": 2}  # cooldowns: the plug-in turns them off
     return Router(**kwargs)
 
 
 async def _litellm_worker(spec: dict[str, Any]) -> dict[str, Any]:
     router = _litellm_router(spec)
+    return {"records": await _open_loop(spec, _litellm_call(spec, router)), "seen_open": None}
+
+
+async def _litellm_routeguard_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    from routeguard.client import HealthClient
+    from routeguard.integrations.litellm import RouteguardCallback
+
+    router = _litellm_router(spec)
+    catalog = parse_catalog(spec["catalog"], "bench")
+    url, prefix = spec["redis_url"], spec["prefix"]
+    async with HealthClient.from_url(url, config=catalog, key_prefix=prefix) as health:
+        guard = await RouteguardCallback.for_router(router, health)
+        seen_open: list[float] = []
+        watcher = asyncio.create_task(_watch_p1(health, seen_open))
+        records = await _open_loop(spec, _litellm_call(spec, router))
+        watcher.cancel()
+        await guard.aclose()
+    return {"records": records, "seen_open": seen_open[0] if seen_open else None}
+
+
+def _litellm_call(spec: dict[str, Any], router: Any) -> Any:
+    """One request through LiteLLM's Router, recording which provider served it."""
     by_port = {str(port): name for name, port in spec["ports"].items()}
 
     async def one(records: list[dict[str, Any]]) -> None:
@@ -180,13 +209,20 @@ async def _litellm_worker(spec: dict[str, Any]) -> dict[str, Any]:
             served = None
         records.append({"t": t, "end": time.time(), "served": served})
 
-    return {"records": await _open_loop(spec, one), "seen_open": None}
+    return one
+
+
+WORKERS = {
+    "routeguard": _routeguard_worker,
+    "litellm-default": _litellm_worker,
+    "litellm-production": _litellm_worker,
+    "litellm+routeguard": _litellm_routeguard_worker,
+}
 
 
 def worker_main(spec_path: str, out_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
-    run = _routeguard_worker if spec["system"] == "routeguard" else _litellm_worker
-    Path(out_path).write_text(json.dumps(asyncio.run(run(spec))))
+    Path(out_path).write_text(json.dumps(asyncio.run(WORKERS[spec["system"]](spec))))
 
 
 # -- the scenario (this process: simulators, proxies, daemon, timeline) -------------
@@ -230,7 +266,7 @@ async def run_system(
     prefix = f"rgbench-failover-{uuid.uuid4().hex[:8]}"
     text = catalog_text(ports)
     daemon = None
-    if system == "routeguard":
+    if system in WITH_DAEMON:
         options = DaemonOptions(http_port=0, key_prefix=prefix, env={"BENCH_KEY": KEY})
         daemon = Daemon(parse_catalog(text, "bench"), redis_url, options)
         await daemon.start()
@@ -343,18 +379,17 @@ def report(figures: list[Figures], args: argparse.Namespace) -> None:
     print(f"{'':40}" + "".join(f"{f.system:>22}" for f in figures))
     for label, cell in rows:
         print(f"{label:40}" + "".join(f"{cell(f):>22}" for f in figures))
-    rg = next((f for f in figures if f.system == "routeguard"), None)
-    for peer in (f for f in figures if f.system != "routeguard"):
-        if rg is None:
-            break
-        print(f"\nrouteguard vs {peer.system}:")
-        print(
-            f"  attempts into dead p1   {_fmt(rg.dead_total):>8} vs {_fmt(peer.dead_total):>8}   {_ratio(rg.dead_total, peer.dead_total, 'fewer', 'more')}"
-        )
-        print(f"  user-visible failures   {_fmt(rg.failures):>8} vs {_fmt(peer.failures):>8}")
-        print(
-            f"  time to resume p1       {_fmt(rg.resume_s, ' s'):>8} vs {_fmt(peer.resume_s, ' s'):>8}   {_ratio(rg.resume_s, peer.resume_s, 'sooner', 'later')}"
-        )
+    ours = [f for f in figures if f.system in WITH_DAEMON]
+    for rg in ours:
+        for peer in (f for f in figures if f.system not in WITH_DAEMON):
+            print(f"\n{rg.system} vs {peer.system}:")
+            print(
+                f"  attempts into dead p1   {_fmt(rg.dead_total):>8} vs {_fmt(peer.dead_total):>8}   {_ratio(rg.dead_total, peer.dead_total, 'fewer', 'more')}"
+            )
+            print(f"  user-visible failures   {_fmt(rg.failures):>8} vs {_fmt(peer.failures):>8}")
+            print(
+                f"  time to resume p1       {_fmt(rg.resume_s, ' s'):>8} vs {_fmt(peer.resume_s, ' s'):>8}   {_ratio(rg.resume_s, peer.resume_s, 'sooner', 'later')}"
+            )
 
 
 def _ratio(ours: float | None, theirs: float | None, better: str, worse: str) -> str:

@@ -186,10 +186,10 @@ class RouteguardCallback(CustomLogger):
     def _route_of_deployment(self, deployment: Any) -> str | None:
         """The route of a deployment LiteLLM offers; None (kept, counted) if it has none."""
         raw = deployment if isinstance(deployment, Mapping) else {}
+        known = self._by_id.get(str((raw.get("model_info") or {}).get("id") or ""))
+        if known is not None:
+            return known
         found = Deployment.of(raw)
-        route = self._by_id.get(found.deployment_id or "")
-        if route is not None:
-            return route
         try:
             route = self.route_map.route_of(found)
         except Exception as exc:  # added after start-up (LiteLLM's DB or API)
