@@ -235,6 +235,7 @@ class Figures:
     rps: float
     detection_s: float | None
     open_s: float | None
+    closed_s: float | None
     convergence_ms: float | None
     dead_total: int
     dead_after_detection: int
@@ -296,7 +297,7 @@ async def run_system(
     for proc in procs:
         await asyncio.wait_for(proc.wait(), timeout=args.end + 60)
     results = [json.loads(o.read_text()) for o in outs]
-    opened = None
+    opened = closed = None
     if daemon is not None:
         assert daemon.store is not None
         events = await daemon.store.events(count=10_000)
@@ -308,24 +309,34 @@ async def run_system(
             ),
             None,
         )
+        closed = next(
+            (
+                e.at_ms / 1000
+                for e in events
+                if e.route.startswith("p1/")
+                and e.to_state.value == "closed"
+                and e.at_ms / 1000 >= t1
+            ),
+            None,
+        )
         await daemon.stop()
         _delete(redis_url, f"{{{prefix}}}*", 0)
     for proxy in proxies.values():
         await proxy.stop()
     for sim in sims:
         await sim.stop()
-    return _figures(system, results, proxies["p1"].attempts, t0, t1, opened, args)
+    return _figures(system, results, proxies["p1"].attempts, (t0, t1), (opened, closed), args)
 
 
 def _figures(
     system: str,
     results: list[dict[str, Any]],
     attempts: list[float],
-    t0: float,
-    t1: float,
-    opened: float | None,
+    outage: tuple[float, float],
+    breaker: tuple[float | None, float | None],
     args: argparse.Namespace,
 ) -> Figures:
+    (t0, t1), (opened, closed) = outage, breaker
     records = [r for res in results for r in res["records"]]
     detection = _detection(attempts, t0, t1)
     seen = [res["seen_open"] for res in results if res["seen_open"]]
@@ -338,6 +349,7 @@ def _figures(
         rps=len(records) / args.end,
         detection_s=detection,
         open_s=None if opened is None else opened - t0,
+        closed_s=None if closed is None else closed - t1,
         convergence_ms=convergence,
         dead_total=sum(1 for a in attempts if t0 <= a < t1),
         dead_after_detection=sum(1 for a in attempts if cutoff < a < t1),
@@ -371,6 +383,7 @@ def report(figures: list[Figures], args: argparse.Namespace) -> None:
         ("detection: t0 -> stops sending to p1", lambda f: _fmt(f.detection_s, " s")),
         ("t0 -> breaker open (fleet state)", lambda f: _fmt(f.open_s, " s")),
         ("open -> last worker's view", lambda f: _fmt(f.convergence_ms, " ms", 1)),
+        ("t1 -> breaker closed (fleet state)", lambda f: _fmt(f.closed_s, " s")),
         ("user-visible failures", lambda f: _fmt(f.failures)),
         ("attempts into dead p1 (whole outage)", lambda f: _fmt(f.dead_total)),
         ("attempts into dead p1 after detection", lambda f: _fmt(f.dead_after_detection)),
