@@ -28,6 +28,17 @@ EXIT_UNAVAILABLE = 1
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
+def _port(text: str) -> int:
+    """A TCP port for argparse: 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535; 0 picks a free one)")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="routeguard",
@@ -39,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--redis-url", help="use this Redis (default: an embedded one)")
     demo.add_argument(
         "--duration", type=float, default=30.0, help="seconds (default 30, at least 25)"
+    )
+    demo.add_argument(
+        "--serve", action="store_true", help="keep the status page up after the script (Ctrl-C)"
+    )
+    demo.add_argument(
+        "--port", type=_port, default=0, help="the status page's port (default: a free one)"
     )
 
     run = sub.add_parser("run", help="run the daemon: probes, breaker clock, HTTP API")
@@ -156,11 +173,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             return _check_config(args)
         if args.command == "demo":
-            from routeguard.demo import Script
+            from routeguard.demo import Page, Script
             from routeguard.demo import main as demo_main
 
             end = max(args.duration, 25.0)
-            return demo_main(args.redis_url, Script(end * 0.2, end * 0.6, end))
+            page = Page(port=args.port, serve=args.serve)
+            return demo_main(args.redis_url, Script(end * 0.2, end * 0.6, end), page=page)
         if args.command == "run":
             from routeguard.daemon.run import run
 

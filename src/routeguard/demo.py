@@ -4,17 +4,20 @@ An embedded Redis, three simulated providers, the daemon probing them, and a
 routing worker's view (HealthClient) choosing where `chat` requests go. A
 scripted outage takes one provider hard down and brings it back; the terminal
 shows every route's state and latency live, and the run ends with what
-happened and when.
+happened and when. The daemon's status page (`GET /`) is up for the whole run;
+with `serve`, it stays up after the script, until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import httpx
@@ -38,6 +41,15 @@ class Script:
     down_at: float = 6.0
     up_at: float = 18.0
     end_at: float = 30.0
+
+
+@dataclass(frozen=True)
+class Page:
+    """Where the daemon's status page listens, and whether it outlives the script."""
+
+    port: int = 0  # 0: a free one
+    serve: bool = False
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(12))
 
 
 def _providers() -> list[SimProvider]:
@@ -81,11 +93,16 @@ def demo_catalog(cluster: SimCluster) -> Catalog:
 
 @contextlib.asynccontextmanager
 async def _stack(
-    redis_url: str, prefix: str
+    redis_url: str, prefix: str, page: Page
 ) -> AsyncIterator[tuple[SimCluster, Daemon, HealthClient]]:
     async with SimCluster(_providers(), seed=7) as cluster:
         catalog = demo_catalog(cluster)
-        options = DaemonOptions(http_port=0, key_prefix=prefix, env={"DEMO_KEY": KEY})
+        options = DaemonOptions(
+            http_port=page.port,
+            key_prefix=prefix,
+            env={"DEMO_KEY": KEY},
+            admin_token=page.admin_token,
+        )
         daemon = Daemon(catalog, redis_url, options)
         await daemon.start()
         try:
@@ -109,11 +126,14 @@ def _row(record: dict[str, Any]) -> str:
     )
 
 
-def render(records: list[dict[str, Any]], health: HealthClient, elapsed: float, phase: str) -> str:
+def render(
+    records: list[dict[str, Any]], health: HealthClient, elapsed: float, phase: str, page_url: str
+) -> str:
     chat = health.candidates("chat")
     serving = chat[0] if chat else "-"
     lines = [
         f"routeguard demo  t={elapsed:5.1f}s  {phase}",
+        f"  status page: {page_url}/  (live in a browser)",
         "",
         f"  {'ROUTE':<50} {'STATE':<10} {'REASON':<22} {'LAST PROBE':<14} {'LATENCY':>8} {'TTFT':>8}",
         *(_row(r) for r in records),
@@ -140,6 +160,7 @@ async def _drive(
     start = time.monotonic()
     tty = out.isatty()
     done = {"down": False, "up": False}
+    shown: dict[str, str] = {}  # without a terminal: the states last printed
     async with httpx.AsyncClient() as client:
         while (elapsed := time.monotonic() - start) < script.end_at:
             if elapsed >= script.down_at and not done["down"]:
@@ -149,23 +170,20 @@ async def _drive(
                 await cluster[PRIMARY].up()
                 done["up"] = True
             records = (await client.get(daemon.http_url + "/v1/routes")).json()["routes"]
-            screen = render(records, health, elapsed, _phase(elapsed, script))
-            out.write(("\x1b[H\x1b[2J" + screen + "\n") if tty else _changes(screen))
+            screen = render(records, health, elapsed, _phase(elapsed, script), daemon.http_url)
+            out.write(("\x1b[H\x1b[2J" + screen + "\n") if tty else _changes(screen, shown))
             out.flush()
             await asyncio.sleep(0.5)
     return start
 
 
-_last_states: dict[str, str] = {}
-
-
-def _changes(screen: str) -> str:
-    """Without a terminal: print the state lines only when something changed."""
-    body = "\n".join(line for line in screen.splitlines()[2:] if line.strip())
+def _changes(screen: str, shown: dict[str, str]) -> str:
+    """Without a terminal: print the screen only when a state changed since `shown`."""
+    body = "\n".join(line for line in screen.splitlines()[3:] if line.strip())
     states = "".join(line.split()[1] if len(line.split()) > 1 else "" for line in body.splitlines())
-    if _last_states.get("s") == states:
+    if shown.get("states") == states:
         return ""
-    _last_states["s"] = states
+    shown["states"] = states
     return screen + "\n\n"
 
 
@@ -199,14 +217,40 @@ def summary(events: list[Transition], started_wall_ms: int, script: Script) -> s
     return "\n".join(lines)
 
 
-async def run_demo(redis_url: str, script: Script, out: TextIO, prefix: str = PREFIX) -> int:
+async def run_demo(
+    redis_url: str,
+    script: Script,
+    out: TextIO,
+    prefix: str = PREFIX,
+    page: Page | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """The scripted outage; with `page.serve`, then the status page until `stop` is set
+    (by SIGINT or SIGTERM when run from the command line)."""
+    page = page or Page()
     started_wall_ms = int(time.time() * 1000)
-    async with _stack(redis_url, prefix) as (cluster, daemon, health):
+    async with _stack(redis_url, prefix, page) as (cluster, daemon, health):
         await _drive(cluster, daemon, health, script, out)
         assert daemon.store is not None
         events = await daemon.store.events(count=1000)
-    out.write(summary(events, started_wall_ms, script) + "\n")
+        out.write(summary(events, started_wall_ms, script) + "\n")
+        if page.serve:
+            await _serve(daemon.http_url, page, out, stop or asyncio.Event())
     return 0
+
+
+async def _serve(url: str, page: Page, out: TextIO, stop: asyncio.Event) -> None:
+    out.write(
+        f"\nThe status page stays up at {url}/ (the daemon keeps probing the simulators)."
+        f"\nAdmin token for its force and release buttons: {page.admin_token}"
+        "\nCtrl-C stops the demo.\n"
+    )
+    out.flush()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
 
 
 def main(
@@ -214,10 +258,11 @@ def main(
     script: Script | None = None,
     out: TextIO = sys.stdout,
     prefix: str = PREFIX,
+    page: Page | None = None,
 ) -> int:
     script = script or Script()
     with contextlib.ExitStack() as stack:
         if redis_url is None:
             redis_url = stack.enter_context(EmbeddedRedis()).url
             out.write(f"started an embedded Redis for the demo ({redis_url})\n")
-        return asyncio.run(run_demo(redis_url, script, out, prefix))
+        return asyncio.run(run_demo(redis_url, script, out, prefix, page))
