@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import litellm
@@ -276,3 +277,28 @@ async def test_a_failing_plug_in_never_fails_the_request(
     monkeypatch.setattr(health, "unusable", broken)
     assert sim.served_by(await ask(r, "m-p1")) == "p1"
     assert registry.get_sample_value("routeguard_litellm_fail_open_total", {"reason": "error"}) == 1
+
+
+async def test_the_one_line_form_configures_starts_and_closes_its_own_view(
+    sim: Sims,
+    redis_url: str,
+    keys: Keys,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_client: Any,
+) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(sim.catalog_text())
+    monkeypatch.setenv("ROUTEGUARD_CONFIG", str(catalog))
+    monkeypatch.setenv("ROUTEGUARD_REDIS_URL", redis_url)
+    monkeypatch.setenv("ROUTEGUARD_KEY_PREFIX", keys.prefix)
+    r = router(sim, ("p1",), ("p2",))
+    registry = CollectorRegistry()
+    guard = await RouteguardCallback.for_router(r, registry=registry)
+    try:
+        assert guard.health.staleness_s() != float("inf"), "the view was not loaded"
+        await force_open(guard.health, "p1/llama")
+        assert sim.served_by(await ask(r, "m-p1")) == "p2"
+    finally:
+        await guard.aclose()
+    assert not any(isinstance(c, RouteguardCallback) for c in litellm.callbacks)

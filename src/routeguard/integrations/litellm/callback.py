@@ -23,7 +23,7 @@ from typing import Any
 
 import litellm
 from litellm.integrations.custom_logger import CustomLogger
-from prometheus_client import CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry
 
 from routeguard.client import HealthClient
 from routeguard.client.chat import ChatRoute
@@ -107,13 +107,15 @@ class RouteguardCallback(CustomLogger):
         health: HealthClient | None = None,
         *,
         disable_cooldowns: bool = True,
-        registry: CollectorRegistry | None = None,
+        registry: CollectorRegistry | None = REGISTRY,
     ) -> RouteguardCallback:
         """The one line for a Python `Router`: `await RouteguardCallback.for_router(router)`.
 
         Without `health`, a HealthClient configured from the environment (as the daemon
         is) is made, started and closed by `aclose()`; a `health` passed in is the
-        caller's to start and close.
+        caller's to start and close. The plug-in's counters (and those of the HealthClient
+        it makes) go to `registry`: the process's default one unless told otherwise
+        (None: no metrics).
         """
         own = health is None
         client = health if health is not None else HealthClient.from_env(registry=registry)
