@@ -48,14 +48,14 @@ def test_buckets_of_a_window_are_summed_and_coverage_is_clipped_to_the_first_pro
         f"h{now // 3_600_000}": "9,9,0",
         "since": str(now - 90_000),
     }
-    five = window_figures(raw, "5m", now)
+    five = window_figures(raw, now)["5m"]
     assert (five.good, five.bad, five.samples, five.bins) == (4, 1, 2, {10: 1, 20: 1})
     assert five.covers_s == 90
-    assert window_figures(raw, "1d", now).good == 9
+    assert window_figures(raw, now)["1d"].good == 9
     record = five.as_window()
     assert record["availability"] == 0.8 and record["probes"] == 5
     assert record["ttft_p50_s"] == round(histogram.value_of(10), 4)
-    assert window_figures({}, "1h", now).as_window()["covers_s"] == 0
+    assert window_figures({}, now)["1h"].as_window()["covers_s"] == 0
 
 
 def test_merged_figures_add_counts_and_histograms() -> None:

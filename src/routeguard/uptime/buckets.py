@@ -70,13 +70,14 @@ class ProbeFigures:
 
     def add(self, packed: str) -> None:
         """Add one bucket's packed value."""
-        items = packed.split(",")
-        self.good += int(items[0])
-        self.bad += int(items[1])
-        self.samples += int(items[2])
-        for item in items[3:]:
-            index, count = item.split(":")
-            self.bins[int(index)] = self.bins.get(int(index), 0) + int(count)
+        self.add_parsed(*parse(packed))
+
+    def add_parsed(self, counts: tuple[int, int, int], bins: list[tuple[int, int]]) -> None:
+        self.good += counts[0]
+        self.bad += counts[1]
+        self.samples += counts[2]
+        for index, count in bins:
+            self.bins[index] = self.bins.get(index, 0) + count
 
     def merge(self, other: ProbeFigures) -> None:
         """Add another route's figures (a provider's); coverage is the widest."""
@@ -107,20 +108,44 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def window_figures(raw: Mapping[str, str], window: str, now_ms: int) -> ProbeFigures:
-    """The route's probe figures over `window` from its bucket hash (decoded)."""
-    kind, count = WINDOW_BUCKETS[window]
-    size = SIZES[kind]
-    current = now_ms // size
-    first = current - count + 1
-    out = ProbeFigures()
+def window_figures(raw: Mapping[str, str], now_ms: int) -> dict[str, ProbeFigures]:
+    """The route's probe figures over every window, from its bucket hash (decoded).
+
+    Each bucket is parsed once and added to every window it falls in.
+    """
+    ranges = {w: _bucket_range(w, now_ms) for w in WINDOW_BUCKETS}
+    out = {w: ProbeFigures() for w in WINDOW_BUCKETS}
     for name, packed in raw.items():
-        if name[:1] == kind and name[1:].isdigit() and first <= int(name[1:]) <= current:
-            out.add(packed)
+        kind, number = name[:1], name[1:]
+        inside = [
+            w
+            for w, (k, first, last) in ranges.items()
+            if k == kind and number.isdigit() and first <= int(number) <= last
+        ]
+        if inside:
+            counts, bins = parse(packed)
+            for w in inside:
+                out[w].add_parsed(counts, bins)
     since = _since(raw)
-    if since:
-        out.covers_s = max(0, now_ms - max(first * size, since)) / 1000
+    for w, figures in out.items():
+        kind, first, _ = ranges[w]
+        start = first * SIZES[kind]
+        figures.covers_s = max(0, now_ms - max(start, since)) / 1000 if since else 0.0
     return out
+
+
+def _bucket_range(window: str, now_ms: int) -> tuple[str, int, int]:
+    """(bucket kind, first and last bucket number) summed for `window` at `now_ms`."""
+    kind, count = WINDOW_BUCKETS[window]
+    current = now_ms // SIZES[kind]
+    return kind, current - count + 1, current
+
+
+def parse(packed: str) -> tuple[tuple[int, int, int], list[tuple[int, int]]]:
+    """A bucket's packed value: (good, bad, TTFT samples) and its (bin, count) pairs."""
+    items = packed.split(",")
+    bins = [(int(i), int(c)) for i, _, c in (item.partition(":") for item in items[3:])]
+    return (int(items[0]), int(items[1]), int(items[2])), bins
 
 
 def _since(raw: Mapping[str, str]) -> int:

@@ -24,7 +24,7 @@ def route_uptime(facts: RouteFacts, now_ms: int) -> dict[str, UptimeFigures]:
 
 def route_probes(facts: RouteFacts, now_ms: int) -> dict[str, ProbeFigures]:
     """The route's probe figures per window."""
-    return {w: window_figures(facts.buckets, w, now_ms) for w in WINDOWS}
+    return window_figures(facts.buckets, now_ms)
 
 
 def routes_body(catalog: Catalog, snap: Snapshot) -> list[dict[str, Any]]:
@@ -99,13 +99,11 @@ def _provider_uptime(facts: Sequence[RouteFacts], now_ms: int) -> dict[str, Any]
 
 
 def _provider_probes(facts: Sequence[RouteFacts], now_ms: int) -> dict[str, Any]:
-    out = {}
-    for w in WINDOWS:
-        merged = ProbeFigures()
-        for f in facts:
-            merged.merge(window_figures(f.buckets, w, now_ms))
-        out[w] = merged.as_window()
-    return out
+    merged = {w: ProbeFigures() for w in WINDOWS}
+    for f in facts:
+        for w, counted in window_figures(f.buckets, now_ms).items():
+            merged[w].merge(counted)
+    return {w: m.as_window() for w, m in merged.items()}
 
 
 def uptime_body(catalog: Catalog, snap: Snapshot, span: str) -> dict[str, Any]:
