@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from routeguard.uptime import histogram
-from routeguard.uptime.buckets import ProbeFigures, window_figures
+from routeguard.uptime.buckets import ProbeFigures, windows_from
 
 
 def _bins(samples: list[float]) -> dict[int, int]:
@@ -38,24 +38,19 @@ def test_no_samples_no_percentile() -> None:
     assert histogram.percentile({}, 0.5) is None
 
 
-def test_buckets_of_a_window_are_summed_and_coverage_is_clipped_to_the_first_probe() -> None:
-    now = 1_800_000_000_000
-    minute = now // 60_000
-    raw = {
-        f"m{minute}": "3,1,2,10:1,20:1",
-        f"m{minute - 4}": "1,0,0",
-        f"m{minute - 5}": "5,5,0",  # outside 5m
-        f"h{now // 3_600_000}": "9,9,0",
-        "since": str(now - 90_000),
-    }
-    five = window_figures(raw, now)["5m"]
-    assert (five.good, five.bad, five.samples, five.bins) == (4, 1, 2, {10: 1, 20: 1})
-    assert five.covers_s == 90
-    assert window_figures(raw, now)["1d"].good == 9
+def test_coverage_of_each_window_is_clipped_to_the_first_probe() -> None:
+    now = 1_800_000_000_000 + 30_000
+    reply = [str(now - 90_000), "3,1,2,10:1,20:1", "0,0,0", "0,0,0", "0,0,0", "0,0,0"]
+    got = windows_from(reply, now)
+    five = got["5m"]
+    assert (five.good, five.bad, five.samples, five.bins) == (3, 1, 2, {10: 1, 20: 1})
+    assert five.covers_s == 90 and got["30d"].covers_s == 90
     record = five.as_window()
-    assert record["availability"] == 0.8 and record["probes"] == 5
+    assert record["availability"] == 0.75 and record["probes"] == 4
     assert record["ttft_p50_s"] == round(histogram.value_of(10), 4)
-    assert window_figures({}, now)["1h"].as_window()["covers_s"] == 0
+    old = windows_from([str(now - 86_400_000)] + ["0,0,0"] * 5, now)
+    assert old["5m"].covers_s == 270, "the 5 minute buckets began 4.5 minutes ago"
+    assert windows_from(["0"] + ["0,0,0"] * 5, now)["1h"].as_window()["covers_s"] == 0
 
 
 def test_merged_figures_add_counts_and_histograms() -> None:

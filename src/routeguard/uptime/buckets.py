@@ -9,12 +9,13 @@ fields per route, whatever the probe rate.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from routeguard.breaker.keys import Keys
 from routeguard.uptime import histogram
@@ -36,18 +37,30 @@ WINDOW_BUCKETS = {
 SIZES = {kind: size for kind, size, _ in BUCKETS}
 
 
+SIZES_ARG = ",".join(f"{kind}:{size}" for kind, size in SIZES.items())
+WINDOWS_ARG = ",".join(f"{kind}:{count}" for kind, count in WINDOW_BUCKETS.values())
+
+
 @cache
-def _script_source() -> str:
-    lua = resources.files("routeguard.uptime").joinpath("lua", "probe_buckets.lua")
-    return lua.read_text("utf-8")
+def script_source(name: str) -> str:
+    """`probe_buckets` (count a probe) or `probe_windows` (sum per window), with the codec."""
+    lua = resources.files("routeguard.uptime").joinpath("lua")
+    codec = lua.joinpath("bucket_codec.lua").read_text("utf-8")
+    return codec + "\n" + lua.joinpath(f"{name}.lua").read_text("utf-8")
 
 
 class ProbeBuckets:
-    """Counts probes into their route's buckets (one script call each)."""
+    """Counts probes into their route's buckets and sums them per window, one script call each."""
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._keys = keys
-        self._script = redis.register_script(_script_source())
+        self._script = redis.register_script(script_source("probe_buckets"))
+        self._windows = redis.register_script(script_source("probe_windows"))
+
+    async def queue_windows(self, pipe: Pipeline, route: str, now_ms: int) -> None:
+        """Queue on `pipe` the read of the route's sums per window (see `windows_from`)."""
+        args: list[int | str] = [now_ms, SIZES_ARG, WINDOWS_ARG]
+        await self._windows(keys=[self._keys.probe_buckets(route)], args=args, client=pipe)
 
     async def count(
         self, route: str, *, good: bool, bad: bool, ttft_s: float | None, at_ms: int | None = None
@@ -108,37 +121,18 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def window_figures(raw: Mapping[str, str], now_ms: int) -> dict[str, ProbeFigures]:
-    """The route's probe figures over every window, from its bucket hash (decoded).
-
-    Each bucket is parsed once and added to every window it falls in.
-    """
-    ranges = {w: _bucket_range(w, now_ms) for w in WINDOW_BUCKETS}
-    out = {w: ProbeFigures() for w in WINDOW_BUCKETS}
-    for name, packed in raw.items():
-        kind, number = name[:1], name[1:]
-        inside = [
-            w
-            for w, (k, first, last) in ranges.items()
-            if k == kind and number.isdigit() and first <= int(number) <= last
-        ]
-        if inside:
-            counts, bins = parse(packed)
-            for w in inside:
-                out[w].add_parsed(counts, bins)
-    since = _since(raw)
-    for w, figures in out.items():
-        kind, first, _ = ranges[w]
-        start = first * SIZES[kind]
-        figures.covers_s = max(0, now_ms - max(start, since)) / 1000 if since else 0.0
+def windows_from(reply: Sequence[str], now_ms: int) -> dict[str, ProbeFigures]:
+    """The route's figures per window from the probe_windows script's reply (decoded)."""
+    since = _whole(reply[0])
+    out = {}
+    for window, packed in zip(WINDOW_BUCKETS, reply[1:], strict=True):
+        figures = ProbeFigures()
+        figures.add(packed)
+        kind, count = WINDOW_BUCKETS[window]
+        first = (now_ms // SIZES[kind] - count + 1) * SIZES[kind]
+        figures.covers_s = max(0, now_ms - max(first, since)) / 1000 if since else 0.0
+        out[window] = figures
     return out
-
-
-def _bucket_range(window: str, now_ms: int) -> tuple[str, int, int]:
-    """(bucket kind, first and last bucket number) summed for `window` at `now_ms`."""
-    kind, count = WINDOW_BUCKETS[window]
-    current = now_ms // SIZES[kind]
-    return kind, current - count + 1, current
 
 
 def parse(packed: str) -> tuple[tuple[int, int, int], list[tuple[int, int]]]:
@@ -148,8 +142,8 @@ def parse(packed: str) -> tuple[tuple[int, int, int], list[tuple[int, int]]]:
     return (int(items[0]), int(items[1]), int(items[2])), bins
 
 
-def _since(raw: Mapping[str, str]) -> int:
+def _whole(value: str) -> int:
     try:
-        return math.floor(float(raw.get("since") or 0))
+        return math.floor(float(value))
     except ValueError:
         return 0

@@ -2,7 +2,8 @@
 
 First the breaker states (`BreakerStore.states()`, which also gives the Redis
 time), then in one pipeline: each route's accounting fields, its outage intervals
-of the last 90 days, its probe buckets, and the last probe of every job.
+of the last 90 days, its probe buckets summed per window (by a script, so five
+values per route cross the wire, not every bucket), and the last probe of every job.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from routeguard.breaker import BreakerStore, RouteStatus
 from routeguard.errors import StoreUnavailable
 from routeguard.redis_connect import REDIS_TIME_SCRIPT, text
+from routeguard.uptime.buckets import ProbeBuckets, ProbeFigures, windows_from
 from routeguard.uptime.timeline import Timeline
 from routeguard.uptime.windows import LONGEST_MS
 
@@ -31,7 +33,7 @@ class RouteFacts:
 
     status: RouteStatus
     timeline: Timeline
-    buckets: dict[str, str]
+    probes: dict[str, ProbeFigures]  # window -> figures; empty when not read
 
 
 @dataclass(frozen=True)
@@ -51,26 +53,28 @@ async def read_snapshot(
     if now_ms is None:
         now_ms = statuses[0].now_ms if statuses else await _redis_now(store)
     keys, pipe = store.keys, store.redis.pipeline(transaction=False)
+    counted = ProbeBuckets(store.redis, keys)
     for status in statuses:
         pipe.hmget(keys.state(status.route), ACCOUNTING_FIELDS)
         pipe.zrangebyscore(keys.outages(status.route), now_ms - LONGEST_MS, "+inf")
         if buckets:
-            pipe.hgetall(keys.probe_buckets(status.route))
+            await counted.queue_windows(pipe, status.route, now_ms)
     pipe.hgetall(keys.last_probes)
     replies = await _guarded(store, pipe.execute())
     step = 3 if buckets else 2
     routes = {
-        s.route: _facts(s, replies[i * step : i * step + step]) for i, s in enumerate(statuses)
+        s.route: _facts(s, replies[i * step : i * step + step], now_ms)
+        for i, s in enumerate(statuses)
     }
     last = {text(k): json.loads(text(v)) for k, v in replies[-1].items()}
     return Snapshot(now_ms, routes, last)
 
 
-def _facts(status: RouteStatus, replies: list[Any]) -> RouteFacts:
+def _facts(status: RouteStatus, replies: list[Any], now_ms: int) -> RouteFacts:
     accounting = {n: text(v) for n, v in zip(ACCOUNTING_FIELDS, replies[0], strict=True) if v}
     timeline = Timeline.from_redis(accounting, map(text, replies[1]))
-    raw = replies[2] if len(replies) > 2 else {}
-    return RouteFacts(status, timeline, {text(k): text(v) for k, v in raw.items()})
+    probes = windows_from([text(v) for v in replies[2]], now_ms) if len(replies) > 2 else {}
+    return RouteFacts(status, timeline, probes)
 
 
 async def _redis_now(store: BreakerStore) -> int:

@@ -10,7 +10,7 @@ from routeguard.config import Catalog, Route
 from routeguard.probes import ProbeJob
 from routeguard.status_view import route_record
 from routeguard.tiers import ProbeTier
-from routeguard.uptime.buckets import ProbeFigures, window_figures
+from routeguard.uptime.buckets import ProbeFigures
 from routeguard.uptime.incidents import merge_incidents
 from routeguard.uptime.reader import RouteFacts, Snapshot
 from routeguard.uptime.timeline import UptimeFigures, figures, mean_ratio, summed
@@ -20,11 +20,6 @@ from routeguard.uptime.windows import SPANS, WINDOW_S, WINDOWS, bar_starts
 def route_uptime(facts: RouteFacts, now_ms: int) -> dict[str, UptimeFigures]:
     """The route's time figures per window, ending now."""
     return {w: figures(facts.timeline, now_ms - WINDOW_S[w] * 1000, now_ms) for w in WINDOWS}
-
-
-def route_probes(facts: RouteFacts, now_ms: int) -> dict[str, ProbeFigures]:
-    """The route's probe figures per window."""
-    return window_figures(facts.buckets, now_ms)
 
 
 def routes_body(catalog: Catalog, snap: Snapshot) -> list[dict[str, Any]]:
@@ -38,9 +33,9 @@ def routes_body(catalog: Catalog, snap: Snapshot) -> list[dict[str, Any]]:
         record["models"] = models.get(route_id, [])
         record["last_probe"] = max(probes.values(), key=lambda p: p["at"]) if probes else None
         record["last_probes"] = probes
-        uptime, counted = route_uptime(facts, snap.now_ms), route_probes(facts, snap.now_ms)
+        uptime = route_uptime(facts, snap.now_ms)
         record["uptime"] = {w: f.as_window() for w, f in uptime.items()}
-        record["probes"] = {w: f.as_window() for w, f in counted.items()}
+        record["probes"] = {w: f.as_window() for w, f in facts.probes.items()}
         out.append(record)
     return out
 
@@ -73,7 +68,7 @@ def providers_body(catalog: Catalog, snap: Snapshot) -> list[dict[str, Any]]:
                 "up": sum(f.status.state.admits_traffic for f in facts),
                 "objective": _loosest([catalog.routes[r] for r in ids]),
                 "uptime": _provider_uptime(facts, snap.now_ms),
-                "probes": _provider_probes(facts, snap.now_ms),
+                "probes": _provider_probes(facts),
             }
         )
     return out
@@ -98,10 +93,10 @@ def _provider_uptime(facts: Sequence[RouteFacts], now_ms: int) -> dict[str, Any]
     return out
 
 
-def _provider_probes(facts: Sequence[RouteFacts], now_ms: int) -> dict[str, Any]:
+def _provider_probes(facts: Sequence[RouteFacts]) -> dict[str, Any]:
     merged = {w: ProbeFigures() for w in WINDOWS}
     for f in facts:
-        for w, counted in window_figures(f.buckets, now_ms).items():
+        for w, counted in f.probes.items():
             merged[w].merge(counted)
     return {w: m.as_window() for w, m in merged.items()}
 

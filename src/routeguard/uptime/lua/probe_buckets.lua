@@ -1,4 +1,4 @@
--- probe_buckets: count one probe in its route's minute, hour and day buckets.
+-- probe_buckets (after bucket_codec.lua): count one probe in its route's minute, hour and day buckets.
 -- Each bucket is ONE hash field `<kind><number>` (m, h, d; number = floor(ms / size))
 -- holding 'good,bad,samples[,bin:count...]': the availability counts, the TTFT sample
 -- count and the sparse TTFT histogram (routeguard/uptime/histogram.py), bins ascending.
@@ -12,30 +12,6 @@ local now = tonumber(ARGV[4])
 if now == nil then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
-local function decode(packed)
-  local counts, bins = {0, 0, 0}, {}
-  if not packed then return counts, bins end
-  local i = 0
-  for item in string.gmatch(packed, '[^,]+') do
-    i = i + 1
-    if i <= 3 then
-      counts[i] = tonumber(item)
-    else
-      local b, c = string.match(item, '^(%d+):(%d+)$')
-      bins[tonumber(b)] = tonumber(c)
-    end
-  end
-  return counts, bins
-end
-
-local function encode(counts, bins)
-  local order, out = {}, {counts[1], counts[2], counts[3]}
-  for b in pairs(bins) do order[#order + 1] = b end
-  table.sort(order)
-  for _, b in ipairs(order) do out[#out + 1] = b .. ':' .. bins[b] end
-  return table.concat(out, ',')
 end
 
 -- Returns true when the bucket is new (then stale buckets are looked for).
