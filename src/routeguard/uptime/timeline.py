@@ -15,7 +15,6 @@ from routeguard.status_view import iso_ms
 
 CLASSES = ("down", "forced", "auth_quota")
 """Time classes other than `up`: `down` counts against uptime, the others are excluded."""
-EXCLUDED = ("forced", "auth_quota")
 
 
 @dataclass(frozen=True)
