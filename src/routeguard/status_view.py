@@ -34,6 +34,7 @@ def route_record(status: RouteStatus) -> dict[str, Any]:
         "open_until": iso_ms(status.open_until_ms),
         "trips": status.trips,
         "window": status.window.as_dict(),
+        "outage_since": iso_ms(status.outage_since_ms),
     }
 
 

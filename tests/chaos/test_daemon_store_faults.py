@@ -26,7 +26,16 @@ from routeguard.sim import SimCluster, SimProvider
 from .conftest import url_of
 
 KEY = "sk-sim-e2e-key-0002"
-READ_PATHS = ("/readyz", "/v1/routes", "/v1/providers", "/v1/events", "/v1/notifications")
+READ_PATHS = (
+    "/readyz",
+    "/v1/routes",
+    "/v1/providers",
+    "/v1/uptime",
+    "/v1/uptime?span=90d",
+    "/v1/incidents",
+    "/v1/events",
+    "/v1/notifications",
+)
 BOUND_S = 2.0
 
 

@@ -121,7 +121,7 @@ async def test_a_429_storm_holds_the_route_open_until_retry_after_and_is_not_dow
         )
         providers = await get_json(daemon, "/v1/providers")
         [an] = [p for p in providers["providers"] if p["provider"] == "an"]  # type: ignore[index]
-        assert an["sla"]["1h"]["availability"] == 1.0, "429s are excluded from availability"
+        assert an["probes"]["1h"]["availability"] == 1.0, "429s are excluded from availability"
 
 
 async def test_a_revoked_key_is_an_auth_error_not_an_outage(
@@ -139,7 +139,9 @@ async def test_a_revoked_key_is_an_auth_error_not_an_outage(
         assert status.window.failures == 0
         providers = await get_json(daemon, "/v1/providers")
         [ge] = [p for p in providers["providers"] if p["provider"] == "ge"]  # type: ignore[index]
-        assert ge["sla"]["1h"]["availability"] in (None, 1.0)
+        assert ge["probes"]["1h"]["availability"] in (None, 1.0)
+        uptime = ge["uptime"]["1h"]
+        assert uptime["excluded_s"]["auth_quota"] > 0 and uptime["down_s"] == 0, uptime
         await cluster["ge"].set_faults({})
         await eventually(
             _state_is(daemon, route, BreakerState.CLOSED), timeout_s=10, what="closed on success"

@@ -33,6 +33,11 @@ HASH_FIELDS = {
     "consecutive_failures",
     "trial_successes",
     "rate_open_ms",
+    "outage_since_ms",
+    "tracked_since_ms",
+    "segment_class",
+    "segment_start_ms",
+    "segment_reason",
 }
 EVENT_FIELDS = [
     "route",
@@ -92,6 +97,8 @@ async def test_the_hash_and_the_stream_use_the_new_names(
         await store.record(ROUTE, Outcome.SERVER_ERROR)
     held = _text_map(await redis_client.hgetall(keys.state(ROUTE)))
     assert set(held) == HASH_FIELDS - {"decay_from_ms", "trial_successes", "rate_open_ms"}
+    assert (held["segment_class"], held["segment_reason"]) == ("down", "consecutive_failures")
+    assert held["outage_since_ms"] == held["since_ms"] == held["segment_start_ms"]
     assert held["consecutive_failures"] == "0", "reset after the trip"
     [(_, entry)] = await redis_client.xrange(keys.events)
     assert [name.decode() for name in entry] == EVENT_FIELDS
@@ -122,7 +129,7 @@ async def test_a_scripts_result_is_snapshot_events_and_granted(
     params = BreakerParams.from_settings(BreakerSettings()).as_arg()
     common = [ROUTE, keys.transitions_channel, "100", params]
     script = script_source("force")
-    raw = await redis_client.eval(script, 6, *keys.route_keys(ROUTE), *common, "open", "t")
+    raw = await redis_client.eval(script, 7, *keys.route_keys(ROUTE), *common, "open", "t")
     result = json.loads(raw)
     assert set(result) == {"snapshot", "events", "granted"}
     assert set(result["snapshot"]) == SNAPSHOT_FIELDS
@@ -186,7 +193,14 @@ async def test_a_record_migrates_an_old_hash_keeping_its_values(
         "consecutive_failures": "0",
         "trial_successes": "0",
         "rate_open_ms": "4000",
+        # accounting starts at the first touch; the outage dates from the last transition
+        "outage_since_ms": "1700000000123",
+        "tracked_since_ms": str(status.now_ms),
+        "segment_class": "down",
+        "segment_start_ms": str(status.now_ms),
+        "segment_reason": "open_expired",
     }
+    assert status.outage_since_ms == 1_700_000_000_123, "a failed trial keeps the outage"
     assert 10_000 <= status.open_until_ms - status.now_ms < 11_000, "trips 2: open_s * 2"
     index = await redis_client.zscore(keys.open_index, ROUTE)
     assert index == status.open_until_ms
@@ -210,7 +224,10 @@ async def test_every_script_migrates_an_old_hash_it_touches(
         status = await store.force(ROUTE, "auto", "nothing forced")  # a no-op when not forced
     assert status.transitions == ()
     held = _text_map(await redis_client.hgetall(keys.state(ROUTE)))
-    new_names = {name: old[OLD_NAMES.get(name, name)] for name in HASH_FIELDS}
+    new_names = {
+        name: old[name_] for name in HASH_FIELDS if (name_ := OLD_NAMES.get(name, name)) in old
+    }
+    new_names["tracked_since_ms"] = status.now_ms  # a route that admits traffic: nothing else
     assert held == {name: str(value) for name, value in new_names.items()}
 
 
@@ -223,7 +240,8 @@ async def test_a_new_field_wins_over_an_old_one_left_beside_it(
     assert (await store.state(ROUTE)).window.consecutive_failures == 1
     status = await store.record(ROUTE, Outcome.SERVER_ERROR)
     assert (status.state, status.window.consecutive_failures) == (BreakerState.CLOSED, 2)
-    assert await redis_client.hkeys(keys.state(ROUTE)) == [b"consecutive_failures"]
+    held = await redis_client.hkeys(keys.state(ROUTE))
+    assert held == [b"consecutive_failures", b"tracked_since_ms"]
 
 
 async def test_an_old_stream_entry_decodes_to_the_same_transition(

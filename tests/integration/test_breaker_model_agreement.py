@@ -115,6 +115,24 @@ class Replay:
         assert _comparable(got) == expected, f"after {op}"
 
 
+ACCOUNTING = ("tracked_since_ms", "segment_class", "segment_start_ms", "segment_reason")
+
+
+async def _accounting_agrees(store: BreakerStore, keys: Keys, model: RouteBreaker) -> None:
+    held = {
+        k.decode(): v.decode() for k, v in (await store.redis.hgetall(keys.state(ROUTE))).items()
+    }
+    want = {name: str(getattr(model.record, name)) for name in ACCOUNTING}
+    assert {
+        name: held.get(name, "up" if name == "segment_class" else "") for name in ACCOUNTING
+    } == {
+        name: "" if value in ("0", "") and name != "segment_class" else value
+        for name, value in want.items()
+    }
+    outages = await store.redis.zrange(keys.outages(ROUTE), 0, -1, withscores=True)
+    assert {m.decode(): int(score) for m, score in outages} == model.outages
+
+
 @settings(
     max_examples=200,
     deadline=None,
@@ -129,9 +147,10 @@ def test_lua_and_model_agree_on_random_sequences(redis_url: str, sequence: list,
         try:
             for op in sequence:
                 await replay.step(op)
-            # A plain read (no script) agrees too.
+            # A plain read (no script) agrees too, and so does the time accounting.
             read = await store.state(ROUTE)
             assert read == replay.model.status(read.now_ms)
+            await _accounting_agrees(store, keys, replay.model)
         finally:
             redis = store._redis
             async for key in redis.scan_iter(match=f"{keys.tag}*"):

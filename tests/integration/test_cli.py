@@ -63,6 +63,7 @@ async def test_status_json_lists_every_route_of_the_catalog(
         "open_until": None,
         "trips": 0,
         "window": None,
+        "outage_since": None,
     }
 
 

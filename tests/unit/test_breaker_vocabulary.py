@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import fields
 
-from routeguard.breaker.model import RouteRecord
+from routeguard.breaker.model import OUTAGE_CAP, OUTAGE_KEEP_MS, RouteRecord
 from routeguard.breaker.scripts import script_source
 from routeguard.breaker.types import (
     LEGACY_FIELDS,
@@ -75,3 +75,10 @@ def test_a_snapshot_decodes_every_field_it_names() -> None:
     status = RouteStatus.from_fields("p/m", snapshot)
     assert (status.since_ms, status.now_ms, status.trial_successes) == (10, 12, 1)
     assert status.window == WindowFigures(calls=3, failures=1, slow=1, consecutive_failures=0)
+
+
+def test_the_scripts_outage_bounds_are_the_models() -> None:
+    found = re.search(r"OUTAGE_KEEP_MS, OUTAGE_CAP = (\d+) \* (\d+), (\d+)", PRELUDE)
+    assert found, "the prelude names its outage bounds"
+    keep_days, day_ms, cap = map(int, found.groups())
+    assert (keep_days * day_ms, cap) == (OUTAGE_KEEP_MS, OUTAGE_CAP)

@@ -43,6 +43,14 @@ class Keys:
         """Hash: how many times the route moved `from>to`, for the metrics counter."""
         return f"{self.tag}:counts:{route}"
 
+    def outages(self, route: str) -> str:
+        """Sorted set: the route's ended outage intervals (`start:end:class:reason`), by end."""
+        return f"{self.tag}:outages:{route}"
+
+    def probe_buckets(self, route: str) -> str:
+        """Hash: the route's probe counts and TTFT histograms in minute, hour and day buckets."""
+        return f"{self.tag}:probes:{route}"
+
     def probe_lease(self, job: str) -> str:
         """String: which daemon replica runs probe `job` this interval (SET NX PX)."""
         return f"{self.tag}:probe:{job}"
@@ -51,10 +59,6 @@ class Keys:
     def last_probes(self) -> str:
         """Hash: field `<route or provider>|<tier>` -> JSON of the last probe."""
         return f"{self.tag}:lastprobe"
-
-    def sla(self, provider: str) -> str:
-        """Hash: the provider's probe SLI counts in 5-minute and hourly buckets."""
-        return f"{self.tag}:sla:{provider}"
 
     @property
     def daemons(self) -> str:
@@ -106,7 +110,7 @@ class Keys:
         return f"{self.tag}:notify:failed"
 
     def route_keys(self, route: str) -> list[str]:
-        """KEYS[1..6] of the record, acquire and force scripts, in order."""
+        """KEYS[1..7] of the record, acquire and force scripts, in order."""
         return [
             self.state(route),
             self.window(route),
@@ -114,4 +118,5 @@ class Keys:
             self.events,
             self.open_index,
             self.transition_counts(route),
+            self.outages(route),
         ]

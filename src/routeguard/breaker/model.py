@@ -24,6 +24,11 @@ from routeguard.breaker.types import (
 )
 
 _UNTIMED_OPEN = (Reason.AUTH_ERROR, Reason.QUOTA_EXHAUSTED)
+_CONTINUING = (Reason.OPEN_EXPIRED.value, Reason.TRIAL_FAILED.value)
+OUTAGE_KEEP_MS = 91 * 86_400_000
+"""Outage intervals that ended longer ago than this are dropped (lua/prelude.lua)."""
+OUTAGE_CAP = 2000
+"""At most this many outage intervals are kept per route (lua/prelude.lua)."""
 
 
 @dataclass
@@ -41,6 +46,30 @@ class RouteRecord:
     consecutive_failures: int = 0
     trial_successes: int = 0
     rate_open_ms: int = 0  # the last rate-limited open time of the current run of them
+    outage_since_ms: int = 0  # when the route last stopped admitting traffic; 0 while it does
+    tracked_since_ms: int = 0  # since when its time is accounted (first script to touch it)
+    segment_class: str = "up"  # the class of the running segment: up, down, forced, auth_quota
+    segment_start_ms: int = 0  # when the running segment began
+    segment_reason: str = ""  # the reason that opened the running segment ('' when up)
+
+
+def class_of(to: str, reason: str, current: str) -> str:
+    """The time class of a state entered for `reason` while in a segment of class `current`."""
+    if BreakerState(to).admits_traffic:
+        return "up"
+    if to == BreakerState.FORCED_OPEN:
+        return "forced"
+    if reason in _UNTIMED_OPEN:
+        return "auth_quota"
+    # A half-open spell or a failed trial goes on with the outage it belongs to.
+    if reason in _CONTINUING and current in ("down", "auth_quota"):
+        return current
+    return "down"
+
+
+def outage_member(start_ms: int, end_ms: int, time_class: str, reason: str) -> str:
+    """An outage interval as the scripts store it: `start_ms:end_ms:class:reason`."""
+    return f"{start_ms}:{end_ms}:{time_class}:{reason}"
 
 
 def bucket_of(now_ms: int, bucket_ms: int) -> int:
@@ -78,6 +107,7 @@ class RouteBreaker:
     record: RouteRecord = field(default_factory=RouteRecord)
     window: dict[str, int] = field(default_factory=dict)
     leases: dict[str, int] = field(default_factory=dict)  # token -> expiry (ms)
+    outages: dict[str, int] = field(default_factory=dict)  # member -> score (end ms)
     _events: list[Transition] = field(default_factory=list)
     _now: int = 0
     _figures: WindowFigures = field(default_factory=WindowFigures)
@@ -153,6 +183,7 @@ class RouteBreaker:
             window=replace(figures, consecutive_failures=r.consecutive_failures),
             now_ms=now_ms,
             trial_successes=r.trial_successes,
+            outage_since_ms=r.outage_since_ms,
         )
 
     # -- shared steps -----------------------------------------------------------
@@ -160,6 +191,7 @@ class RouteBreaker:
     def _begin(self, now_ms: int) -> None:
         self._now = now_ms
         self._events = []
+        self._start_tracking()
         r = self.record
         if r.state == BreakerState.OPEN and 0 < r.open_until_ms <= now_ms:
             r.open_until_ms = 0
@@ -171,6 +203,44 @@ class RouteBreaker:
             if steps > 0:
                 r.trips = max(0, r.trips - steps)
                 r.decay_from_ms += steps * self.params.trip_decay_ms
+
+    def _start_tracking(self) -> None:
+        """The first operation on a route starts its accounting (the prelude's load)."""
+        r = self.record
+        if r.tracked_since_ms != 0:
+            return
+        r.tracked_since_ms = self._now
+        if not r.state.admits_traffic:
+            r.segment_class = class_of(r.state, r.reason, "down")
+            r.segment_start_ms, r.segment_reason = self._now, r.reason
+            if r.outage_since_ms == 0:
+                r.outage_since_ms = r.since_ms if r.since_ms > 0 else self._now
+
+    def _account(self, to: BreakerState, reason: Reason) -> None:
+        """Close the running time segment when the class changes (the prelude's account)."""
+        r = self.record
+        if to.admits_traffic:
+            r.outage_since_ms = 0
+        elif r.state.admits_traffic:
+            r.outage_since_ms = self._now
+        new_class = class_of(to, reason.value, r.segment_class)
+        if new_class == r.segment_class:
+            return
+        if r.segment_class != "up" and self._now > r.segment_start_ms:
+            member = outage_member(r.segment_start_ms, self._now, r.segment_class, r.segment_reason)
+            self.outages[member] = self._now
+            self._trim_outages()
+        r.segment_class, r.segment_start_ms = new_class, self._now
+        r.segment_reason = "" if new_class == "up" else reason.value
+
+    def _trim_outages(self) -> None:
+        kept = sorted(self.outages.items(), key=lambda item: (item[1], item[0]))
+        kept = [(m, end) for m, end in kept if end > self._now - OUTAGE_KEEP_MS]
+        if len(kept) > OUTAGE_CAP:
+            kept = kept[len(kept) - OUTAGE_CAP :]
+            oldest = int(kept[0][0].split(":", 1)[0])
+            self.record.tracked_since_ms = max(self.record.tracked_since_ms, oldest)
+        self.outages = dict(kept)
 
     def _finish(self) -> list[Transition]:
         if self.record.state != BreakerState.HALF_OPEN:
@@ -192,6 +262,7 @@ class RouteBreaker:
         self._figures = self._read_window()
 
     def _transition(self, to: BreakerState, reason: Reason, detail: str) -> None:
+        self._account(to, reason)
         r = self.record
         from_state = r.state
         r.state, r.reason, r.detail = to, reason.value, detail

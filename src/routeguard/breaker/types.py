@@ -295,6 +295,7 @@ class RouteStatus:
     window: WindowFigures
     now_ms: int
     trial_successes: int = 0
+    outage_since_ms: int = 0  # start of the current outage (not admitting traffic); 0 when up
     transitions: tuple[Transition, ...] = field(default=())
 
     @classmethod
@@ -315,4 +316,5 @@ class RouteStatus:
             window=WindowFigures.from_fields(f),
             now_ms=int(f.get("now_ms", 0)),
             trial_successes=int(f.get("trial_successes", 0)),
+            outage_since_ms=int(f.get("outage_since_ms", 0)),
         )

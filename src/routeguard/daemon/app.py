@@ -119,7 +119,7 @@ class Daemon:
         # The notifier joins the transition stream before the first probe can move a route.
         self.notifier = await self._start_notifier(keys)
         # Bind before probing: a taken port then fails fast with nothing to wind down.
-        await self._serve(probe_log)
+        await self._serve()
         self._scheduler.start()
         self._heartbeat = asyncio.create_task(
             beat_forever(self._redis, keys, opts.replica_id), name="routeguard-heartbeat"
@@ -151,7 +151,7 @@ class Daemon:
         await dispatcher.start()
         return dispatcher
 
-    async def _serve(self, probe_log: ProbeLog) -> None:
+    async def _serve(self) -> None:
         assert self.store is not None and self._redis is not None and self._scheduler is not None
         collector = BreakerCollector(self.catalog)
         self.registry.register(collector)
@@ -167,7 +167,6 @@ class Daemon:
             catalog=self.catalog,
             store=self.store,
             redis=self._redis,
-            probe_log=probe_log,
             registry=self.registry,
             collector=collector,
             admin_token=self.options.admin_token,

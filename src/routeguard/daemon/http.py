@@ -21,8 +21,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from routeguard import uptime
 from routeguard.breaker import BreakerStore, ForceTarget
-from routeguard.config import Catalog, Route
+from routeguard.config import Catalog
 from routeguard.daemon.candidates import (
     BadParameter,
     candidates_body,
@@ -31,14 +32,11 @@ from routeguard.daemon.candidates import (
     routes_of,
 )
 from routeguard.daemon.metrics import BreakerCollector, BreakerSnapshot
-from routeguard.daemon.probe_log import ProbeLog
 from routeguard.daemon.watch import WatchHub, serve
 from routeguard.errors import RouteError, RouteguardError, StateError, StoreUnavailable
 from routeguard.notify.dispatcher import Dispatcher
-from routeguard.probes import ProbeJob
 from routeguard.routes import parse_route_id
 from routeguard.status_view import event_record, route_record
-from routeguard.tiers import ProbeTier
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +56,6 @@ class HttpContext:
     catalog: Catalog
     store: BreakerStore
     redis: Redis
-    probe_log: ProbeLog
     registry: CollectorRegistry
     collector: BreakerCollector
     admin_token: str | None
@@ -103,6 +100,8 @@ def build_app(ctx: HttpContext) -> web.Application:
     app.router.add_get("/readyz", _handler(ctx, readyz))
     app.router.add_get("/v1/routes", _handler(ctx, routes))
     app.router.add_get("/v1/providers", _handler(ctx, providers))
+    app.router.add_get("/v1/uptime", _handler(ctx, uptime_bars))
+    app.router.add_get("/v1/incidents", _handler(ctx, incidents))
     app.router.add_get("/v1/events", _handler(ctx, events))
     app.router.add_get("/v1/models/{model:.+}/candidates", _handler(ctx, candidates))
     app.router.add_get("/v1/routes/watch", _watch_handler(ctx))
@@ -174,52 +173,30 @@ async def readyz(ctx: HttpContext, request: web.Request) -> web.Response:
 
 
 async def routes(ctx: HttpContext, request: web.Request) -> web.Response:
-    statuses = await ctx.store.states()
-    last = await ctx.probe_log.last_probes()
-    records = []
-    for status in statuses:
-        record = route_record(status)
-        route = ctx.catalog.routes[status.route]
-        record["last_probe"] = _latest(last, route)
-        records.append(record)
-    return web.json_response({"routes": records})
-
-
-def _latest(last: dict[str, dict[str, Any]], route: Route) -> dict[str, Any] | None:
-    """The newest probe that speaks of the route: any tier of its own, or its provider's."""
-    jobs = [ProbeJob(route.id, tier) for tier in ProbeTier] + [ProbeJob.liveness(route.provider)]
-    found = [last[job.key] for job in jobs if last.get(job.key, {}).get("at")]
-    return max(found, key=lambda f: f["at"]) if found else None
+    return web.json_response({"routes": await uptime.route_records(ctx.store, ctx.catalog)})
 
 
 async def providers(ctx: HttpContext, request: web.Request) -> web.Response:
-    statuses = {s.route: s for s in await ctx.store.states()}
-    names = list(ctx.catalog.providers)
-    slis = await ctx.probe_log.slis(names)
-    out = []
-    for name in names:
-        route_ids = [r.id for r in ctx.catalog.routes.values() if r.provider == name]
-        states = {r: statuses[r].state.value for r in route_ids}
-        slo = ctx.catalog.routes[route_ids[0]].slo if route_ids else None
-        out.append(
-            {
-                "provider": name,
-                "routes": states,
-                "up": sum(statuses[r].state.admits_traffic for r in route_ids),
-                "objective": {"availability": slo.availability, "ttft_p95_s": slo.ttft_p95_s}
-                if slo
-                else None,
-                "sla": {
-                    window: {
-                        "availability": sli.availability(),
-                        "ttft_within_objective": sli.ttft_ratio(),
-                        "probes": sli.good + sli.bad,
-                    }
-                    for window, sli in slis[name].items()
-                },
-            }
-        )
-    return web.json_response({"providers": out})
+    records = await uptime.provider_records(ctx.store, ctx.catalog)
+    return web.json_response({"providers": records})
+
+
+async def uptime_bars(ctx: HttpContext, request: web.Request) -> web.Response:
+    """`?span=24h|90d`: hourly or daily uptime bars per provider and route."""
+    unknown = set(request.query) - {"span"}
+    span = request.query.get("span", "24h")
+    if unknown or span not in uptime.SPANS or len(request.query.getall("span", [])) > 1:
+        return _error(400, f"span must be one of {', '.join(uptime.SPANS)} (the only parameter)")
+    return web.json_response(await uptime.uptime_report(ctx.store, ctx.catalog, span))
+
+
+async def incidents(ctx: HttpContext, request: web.Request) -> web.Response:
+    """`?limit=N`: provider outages, newest first."""
+    most = uptime.INCIDENTS_LIMIT
+    raw = request.query.get("limit", "20")
+    if set(request.query) - {"limit"} or not raw.isdigit() or not 1 <= int(raw) <= most:
+        return _error(400, f"limit must be a whole number from 1 to {most} (the only parameter)")
+    return web.json_response(await uptime.incident_report(ctx.store, ctx.catalog, int(raw)))
 
 
 async def events(ctx: HttpContext, request: web.Request) -> web.Response:

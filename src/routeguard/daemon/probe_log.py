@@ -1,28 +1,21 @@
-"""What the daemon remembers of its probes in Redis: the last probe of each
-route and tier (for `GET /v1/routes`), and per-provider SLI counts in time
-buckets (for `GET /v1/providers`). Shared by every replica.
+"""What the daemon remembers of its probes in Redis: the last probe of each route
+and tier (for `GET /v1/routes`), and each route's probe counts and TTFT histogram in
+time buckets (routeguard/uptime/buckets.py, for the `probes` figures). Shared by
+every replica.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from redis.asyncio import Redis
 
 from routeguard.breaker.keys import Keys
 from routeguard.probes import ProbeJob, ProbeResult
-from routeguard.redis_connect import text
 from routeguard.status_view import iso_ms
-
-FIVE_MIN_S, HOUR_S = 300, 3600
-WINDOWS = {"1h": (FIVE_MIN_S, 12), "24h": (FIVE_MIN_S, 288), "30d": (HOUR_S, 720)}
-"""SLA window -> (bucket size in s, number of buckets)."""
-PRUNE_EVERY = 200
+from routeguard.uptime.buckets import ProbeBuckets
 
 
 def last_probe_record(result: ProbeResult) -> dict[str, Any]:
@@ -40,94 +33,41 @@ def last_probe_record(result: ProbeResult) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Sli:
-    """Counts behind one provider's availability and TTFT figures over one window."""
-
-    good: int = 0
-    bad: int = 0
-    ttft_samples: int = 0
-    ttft_within: int = 0
-
-    def availability(self) -> float | None:
-        total = self.good + self.bad
-        return None if total == 0 else self.good / total
-
-    def ttft_ratio(self) -> float | None:
-        return None if self.ttft_samples == 0 else self.ttft_within / self.ttft_samples
-
-
 class ProbeLog:
-    """Writes and reads the probe records of one deployment."""
+    """Writes and reads the probe records of one deployment.
 
-    def __init__(self, redis: Redis, keys: Keys, clock: Callable[[], float] = time.time) -> None:
+    `clock` (seconds) dates the bucket counts; None (the daemon) dates them by the
+    Redis clock, the one the breaker's time accounting uses too.
+    """
+
+    def __init__(self, redis: Redis, keys: Keys, clock: Callable[[], float] | None = None) -> None:
         self._redis = redis
         self._keys = keys
         self._clock = clock
-        self._writes = 0
+        self._buckets = ProbeBuckets(redis, keys)
 
-    async def record(self, job: ProbeJob, result: ProbeResult, *, ttft_within: bool | None) -> None:
-        """Store the last probe and count it in the provider's SLI buckets.
+    async def record(self, job: ProbeJob, result: ProbeResult) -> None:
+        """Store the last probe; count a route tier's probe in its route's buckets.
 
-        `ttft_within`: did a streamed answer start within the route's objective
-        (None when nothing streamed).
+        Only outcomes that count for the SLA enter availability (docs/slo.md); a TTFT
+        counts whenever the probe measured one. Liveness probes a provider, not a
+        route: it is kept as a last probe only.
         """
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hset(self._keys.last_probes, job.key, json.dumps(last_probe_record(result)))
-        for name, n in _sli_increments(result, ttft_within).items():
-            for size in (FIVE_MIN_S, HOUR_S):
-                bucket = math.floor(self._clock() / size)
-                pipe.hincrby(self._keys.sla(job.provider), f"{size}:{bucket}:{name}", n)
-        await pipe.execute()
-        self._writes += 1
-        if self._writes % PRUNE_EVERY == 0:
-            await self._prune(job.provider)
-
-    async def last_probes(self) -> dict[str, dict[str, Any]]:
-        raw = await cast("Awaitable[dict[Any, Any]]", self._redis.hgetall(self._keys.last_probes))
-        return {text(k): json.loads(text(v)) for k, v in raw.items()}
-
-    async def slis(self, providers: Sequence[str]) -> dict[str, dict[str, Sli]]:
-        """Per provider, per window (1h, 24h, 30d): the SLI counts."""
-        pipe = self._redis.pipeline(transaction=False)
-        for provider in providers:
-            pipe.hgetall(self._keys.sla(provider))
-        replies = await pipe.execute()
-        now = self._clock()
-        return {p: _windows(r, now) for p, r in zip(providers, replies, strict=True)}
-
-    async def _prune(self, provider: str) -> None:
-        raw = await cast("Awaitable[dict[Any, Any]]", self._redis.hgetall(self._keys.sla(provider)))
-        now = self._clock()
-        stale = [k for k in map(text, raw) if _bucket_age(k, now) > 31 * 86400]
-        if stale:
-            await cast("Awaitable[Any]", self._redis.hdel(self._keys.sla(provider), *stale))
-
-
-def _sli_increments(result: ProbeResult, ttft_within: bool | None) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    outcome = result.outcome
-    if outcome.counts_for_sla and result.target.tier.per_route:
-        counts["bad" if outcome.counts_against_sla else "good"] = 1
-    if ttft_within is not None:
-        counts["ttft_n"] = 1
-        counts["ttft_ok"] = int(ttft_within)
-    return counts
-
-
-def _bucket_age(field: str, now: float) -> float:
-    size, bucket, _ = field.split(":", 2)
-    return now - int(bucket) * int(size)
-
-
-def _windows(raw: Mapping[Any, Any], now: float) -> dict[str, Sli]:
-    out: dict[str, Sli] = {}
-    for window, (size, count) in WINDOWS.items():
-        first = math.floor(now / size) - count + 1
-        totals = {"good": 0, "bad": 0, "ttft_n": 0, "ttft_ok": 0}
-        for key, value in raw.items():
-            k_size, k_bucket, name = text(key).split(":", 2)
-            if int(k_size) == size and int(k_bucket) >= first and name in totals:
-                totals[name] += int(value)
-        out[window] = Sli(totals["good"], totals["bad"], totals["ttft_n"], totals["ttft_ok"])
-    return out
+        await cast(
+            "Awaitable[Any]",
+            self._redis.hset(
+                self._keys.last_probes, job.key, json.dumps(last_probe_record(result))
+            ),
+        )
+        if not job.tier.per_route:
+            return
+        outcome = result.outcome
+        counted = outcome.counts_for_sla
+        at_ms = None if self._clock is None else round(self._clock() * 1000)
+        await self._buckets.count(
+            job.subject,
+            good=counted and not outcome.counts_against_sla,
+            bad=counted and outcome.counts_against_sla,
+            ttft_s=result.ttft_s,
+            at_ms=at_ms,
+        )

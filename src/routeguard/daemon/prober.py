@@ -68,7 +68,7 @@ class Prober:
         routes = [self.catalog.routes[r] for r in self.routes_of(provider_name)]
         timeout_s = min((r.probes.timeout_s for r in routes), default=ProbeSettings().timeout_s)
         result = await self._runner.run(self._target(job, None, timeout_s))
-        await self._log.record(job, result, ttft_within=None)  # a model list streams nothing
+        await self._log.record(job, result)
         # A provider-wide 429 holds every probe of the provider (scheduler), so it must
         # also open its routes until the hint: otherwise nothing would ever say so.
         if result.outcome in PROVIDER_WIDE_DOWN or result.outcome is Outcome.RATE_LIMITED:
@@ -107,7 +107,7 @@ class Prober:
     async def _run_route(self, route: Route, job: ProbeJob) -> ProbeResult:
         result = await self._runner.run(self._target(job, route.model, route.probes.timeout_s))
         within = ttft_within_objective(result.ttft_s, route.slo.ttft_p95_s)
-        await self._log.record(job, result, ttft_within=within)
+        await self._log.record(job, result)
         if self._metrics is not None:
             self._metrics.observe_ttft_objective(route.provider, route.model, within)
         return result

@@ -4,10 +4,11 @@
 -- KEYS[1] route state hash   KEYS[2] window hash      KEYS[3] trial lease zset
 -- KEYS[4] events stream      KEYS[5] open-until index zset
 -- KEYS[6] transition counts hash (field 'from>to', read at scrape time for metrics)
+-- KEYS[7] outage intervals zset (member 'start_ms:end_ms:class:reason', score end_ms)
 -- ARGV[1] route id  ARGV[2] pub/sub channel  ARGV[3] stream max length
 -- ARGV[4] parameters, comma-separated (BreakerParams.as_arg)  ARGV[5..] the operation's own
 local K_STATE, K_WINDOW, K_LEASE, K_EVENTS, K_OPEN = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local K_COUNTS = KEYS[6]
+local K_COUNTS, K_OUTAGES = KEYS[6], KEYS[7]
 local ROUTE, CHANNEL, MAXLEN = ARGV[1], ARGV[2], ARGV[3]
 local function numbers(csv)
   local out = {}
@@ -30,12 +31,16 @@ local t = redis.call('TIME')
 local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 -- The state hash's fields (RouteRecord in model.py), with their values when absent.
-local TEXT_FIELDS = {state = true, reason = true, detail = true}
+local TEXT_FIELDS = {state = true, reason = true, detail = true, segment_class = true,
+                     segment_reason = true}
 local FIELDS = {'state', 'reason', 'detail', 'since_ms', 'version', 'open_until_ms', 'trips',
-                'decay_from_ms', 'consecutive_failures', 'trial_successes', 'rate_open_ms'}
+                'decay_from_ms', 'consecutive_failures', 'trial_successes', 'rate_open_ms',
+                'outage_since_ms', 'tracked_since_ms', 'segment_class', 'segment_start_ms',
+                'segment_reason'}
 local s = {state = 'closed', reason = '', detail = '', since_ms = 0, version = 0,
            open_until_ms = 0, trips = 0, decay_from_ms = 0, consecutive_failures = 0,
-           trial_successes = 0, rate_open_ms = 0}
+           trial_successes = 0, rate_open_ms = 0, outage_since_ms = 0, tracked_since_ms = 0,
+           segment_class = 'up', segment_start_ms = 0, segment_reason = ''}
 -- Old field name -> current one (LEGACY_FIELDS in types.py): a hash written before the
 -- rename is read through it, and finish() moves its values to the current names.
 local LEGACY = {since = 'since_ms', open_until = 'open_until_ms', decay_from = 'decay_from_ms',
@@ -61,6 +66,64 @@ do
     end
   end
   table.sort(legacy_held)
+end
+
+-- Time accounting (routeguard/uptime, docs/redis-schema.md): every state belongs to a class,
+-- and each stretch of one class other than 'up' is kept, once it ends, as one member of
+-- K_OUTAGES. A route that stays up costs nothing beyond tracked_since_ms.
+local OUTAGE_KEEP_MS, OUTAGE_CAP = 91 * 86400000, 2000  -- OUTAGE_KEEP_MS, OUTAGE_CAP in model.py
+local function admits(state) return state == 'closed' or state == 'forced_closed' end
+local function class_of(to, reason, current)
+  if admits(to) then return 'up' end
+  if to == 'forced_open' then return 'forced' end
+  if reason == 'auth_error' or reason == 'quota_exhausted' then return 'auth_quota' end
+  -- A half-open spell or a failed trial goes on with the outage it belongs to.
+  if (reason == 'open_expired' or reason == 'trial_failed')
+      and (current == 'down' or current == 'auth_quota') then
+    return current
+  end
+  return 'down'
+end
+-- The first script to touch a route starts its accounting (a hash from before the upgrade
+-- included): nothing earlier is known, so coverage begins now.
+if s.tracked_since_ms == 0 then
+  s.tracked_since_ms = NOW
+  if not admits(s.state) then
+    s.segment_class, s.segment_start_ms, s.segment_reason = class_of(s.state, s.reason, 'down'), NOW, s.reason
+    if s.outage_since_ms == 0 then
+      if s.since_ms > 0 then s.outage_since_ms = s.since_ms else s.outage_since_ms = NOW end
+    end
+  end
+end
+
+-- Keep the outage set bounded: 91 days, at most OUTAGE_CAP members. When the cap drops
+-- members, coverage (tracked_since_ms) starts at the oldest one kept.
+local function trim_outages()
+  redis.call('ZREMRANGEBYSCORE', K_OUTAGES, '-inf', NOW - OUTAGE_KEEP_MS)
+  local extra = redis.call('ZCARD', K_OUTAGES) - OUTAGE_CAP
+  if extra > 0 then
+    redis.call('ZREMRANGEBYRANK', K_OUTAGES, 0, extra - 1)
+    local oldest = redis.call('ZRANGE', K_OUTAGES, 0, 0)[1]
+    s.tracked_since_ms = math.max(s.tracked_since_ms, tonumber(string.match(oldest, '^(%d+):')))
+  end
+end
+
+local function account(to, reason)
+  if admits(to) then
+    s.outage_since_ms = 0
+  elseif admits(s.state) then
+    s.outage_since_ms = NOW
+  end
+  local class = class_of(to, reason, s.segment_class)
+  if class == s.segment_class then return end
+  if s.segment_class ~= 'up' and NOW > s.segment_start_ms then
+    local member = string.format('%d:%d:%s:%s', s.segment_start_ms, NOW, s.segment_class,
+                                 s.segment_reason)
+    redis.call('ZADD', K_OUTAGES, NOW, member)
+    trim_outages()
+  end
+  s.segment_class, s.segment_start_ms = class, NOW
+  if class == 'up' then s.segment_reason = '' else s.segment_reason = reason end
 end
 
 local events = {}
@@ -90,6 +153,7 @@ local EVENT_FIELDS = {'route', 'from', 'to', 'reason', 'detail', 'version', 'at_
                       'consecutive_failures'}
 
 local function transition(to, reason, detail)
+  account(to, reason)
   local from = s.state
   s.state, s.reason, s.detail = to, reason, detail
   s.since_ms = NOW
