@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -21,7 +20,13 @@ from routeguard.config import Catalog, check_config, load_catalog, load_settings
 from routeguard.errors import RouteguardError, StoreUnavailable
 from routeguard.heartbeat import live_daemons, no_daemon_message
 from routeguard.routes import parse_route_id
-from routeguard.status_view import route_record, status_table
+from routeguard.status_command import (
+    Selection,
+    run_watch,
+    show_providers,
+    show_status,
+    watch_status,
+)
 
 EXIT_BAD_INPUT = 2
 EXIT_UNAVAILABLE = 1
@@ -76,7 +81,22 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="every route's breaker state")
     status.add_argument("--json", action="store_true", help="print JSON (the /v1/routes shape)")
+    status.add_argument(
+        "--provider", action="append", default=[], help="only these providers (repeat or a,b)"
+    )
+    status.add_argument(
+        "--state", action="append", default=[], help="only routes in these states (open,...)"
+    )
+    status.add_argument(
+        "--watch", action="store_true", help="redraw on every transition until Ctrl-C"
+    )
     _add_connection_options(status)
+
+    providers = sub.add_parser("providers", help="each provider's uptime, probes and TTFT")
+    providers.add_argument(
+        "--json", action="store_true", help="print JSON (the /v1/providers shape)"
+    )
+    _add_connection_options(providers)
 
     force = sub.add_parser("force", help="force a route open or closed, or hand it back (auto)")
     force.add_argument("route", help="provider/model, as in the catalog")
@@ -109,16 +129,27 @@ def _store(catalog: Catalog, url: str, keys: Keys) -> BreakerStore:
 
 async def _status(args: argparse.Namespace) -> int:
     catalog, url, keys = _catalog(args)
+    selection = Selection.of(catalog, args.provider, args.state)
     store = _store(catalog, url, keys)
     try:
-        statuses = await store.states()
         await _say_if_no_daemon(store, keys)
+        if args.watch:
+            await watch_status(store, keys, catalog, selection, as_json=args.json, out=sys.stdout)
+        else:
+            await show_status(store, catalog, selection, as_json=args.json, out=sys.stdout)
     finally:
         await store.aclose()
-    if args.json:
-        print(json.dumps({"routes": [route_record(s) for s in statuses]}, indent=2))
-    else:
-        print(status_table(statuses))
+    return 0
+
+
+async def _providers(args: argparse.Namespace) -> int:
+    catalog, url, keys = _catalog(args)
+    store = _store(catalog, url, keys)
+    try:
+        await _say_if_no_daemon(store, keys)
+        await show_providers(store, catalog, as_json=args.json, out=sys.stdout)
+    finally:
+        await store.aclose()
     return 0
 
 
@@ -188,7 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_proxy(load_settings(), args.config)
         if args.command == "status":
-            return asyncio.run(_status(args))
+            return run_watch(_status(args)) if args.watch else asyncio.run(_status(args))
+        if args.command == "providers":
+            return asyncio.run(_providers(args))
         return asyncio.run(_force(args))
     except BrokenPipeError:  # `routeguard status | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
