@@ -75,7 +75,9 @@ def test_the_asset_path_changes_with_the_contents() -> None:
 
 def test_the_scripts_never_turn_data_into_markup() -> None:
     """Details and reasons come from outside: text nodes only (no innerHTML and kin)."""
-    forbidden = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function")
+    forbidden = re.compile(
+        r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function"
+    )
     for script in PAGE_DIR.glob("*.js"):
         assert not forbidden.search(script.read_text()), script.name
     html = (PAGE_DIR / "index.html").read_text()
@@ -85,8 +87,17 @@ def test_the_scripts_never_turn_data_into_markup() -> None:
 
 def test_a_wheel_ships_every_file_of_the_page(tmp_path: Path) -> None:
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
-        + ["--wheel-dir", str(tmp_path), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
         capture_output=True,
         text=True,
         timeout=240,
