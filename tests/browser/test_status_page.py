@@ -237,7 +237,7 @@ def test_an_idle_page_asks_for_its_figures_twice_a_minute_four_requests_a_round(
         load(page, stack)
         as_of = page.locator("#figures-as-of")
         as_of.wait_for(timeout=WAIT_MS)
-        page.wait_for_function("document.getElementById('figures-as-of').textContent !== ''")
+        page.wait_for_function("() => document.getElementById('figures-as-of').textContent !== ''")
         first_round = page.evaluate("window.__fetched")
         assert sorted(first_round) == sorted(
             ["/v1/routes", "/v1/providers", "/v1/uptime?span=24h", "/v1/incidents?limit=20"]

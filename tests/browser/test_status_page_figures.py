@@ -1,7 +1,10 @@
 """The slow figures as the issue 15 data contract shapes them (/work/notes: uptime bars,
 TTFT percentiles, last probe per tier, incidents), and "no data yet" where a daemon
 has none. The daemon's answers are extended in the browser (Playwright's request
-routing) so the drawing is pinned whichever daemon serves the page."""
+routing) so the drawing is pinned whichever daemon serves the page.
+
+Waits pass functions, not expression strings: Playwright polls an expression with
+eval(), which the page's CSP (no 'unsafe-eval') refuses."""
 
 from __future__ import annotations
 
@@ -139,7 +142,7 @@ def test_the_contract_figures_are_drawn_bars_ttft_probes_per_tier_incidents(
 
         page.click('button[data-span="90d"]')
         page.wait_for_function(
-            "document.querySelectorAll('tr[data-route=\"a/m\"] .bars .bar').length === 90",
+            "() => document.querySelectorAll('tr[data-route=\"a/m\"] .bars .bar').length === 90",
             timeout=WAIT_MS,
         )
         assert "up over 30 d" in row.inner_text()
