@@ -32,6 +32,7 @@ from routeguard.daemon.candidates import (
     routes_of,
 )
 from routeguard.daemon.metrics import BreakerCollector, BreakerSnapshot
+from routeguard.daemon.status_page import StatusPage
 from routeguard.daemon.watch import WatchHub, serve
 from routeguard.errors import RouteError, RouteguardError, StateError, StoreUnavailable
 from routeguard.notify.dispatcher import Dispatcher
@@ -108,6 +109,7 @@ def build_app(ctx: HttpContext) -> web.Application:
     app.router.add_post("/v1/routes/{tail:.+}", _handler(ctx, force))
     app.router.add_get("/v1/notifications", _handler(ctx, notifications))
     app.router.add_post("/v1/notifications/dismiss", _handler(ctx, dismiss))
+    StatusPage.from_package().add_to(app)
     return app
 
 
