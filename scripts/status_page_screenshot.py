@@ -54,7 +54,7 @@ def catalog(cluster: SimCluster) -> Catalog:
         "models:",
         "  chat: [openai/gpt-4o-mini, together/llama-3.1-70b, anthropic/claude-haiku-4-5]",
         "  smart: [openai/gpt-4o, anthropic/claude-haiku-4-5]",
-        "probes: {interval_s: 1, suspect_interval_s: 0.3, timeout_s: 2}",
+        "probes: {interval_s: 1, suspect_interval_s: 0.3, timeout_s: 2, tiers: [liveness, completion, stream]}",
         "breaker: {open_s: 30, open_max_s: 60}",
     ]
     return parse_catalog("\n".join(lines) + "\n", "<screenshot catalog>")

@@ -153,8 +153,10 @@ def test_figures_a_daemon_does_not_have_read_no_data_yet(
 ) -> None:
     page.route("**/v1/uptime?*", lambda r: r.fulfill(status=404, body="not found"))
     page.route("**/v1/incidents?*", lambda r: r.fulfill(status=404, body="not found"))
+    fields = ("last_probe", "last_probes", "uptime", "probes")
     page.route(
-        "**/v1/routes", lambda r: extend(r, lambda b: [x.pop("last_probe") for x in b["routes"]])
+        "**/v1/routes",
+        lambda r: extend(r, lambda b: [x.pop(f, None) for x in b["routes"] for f in fields]),
     )
     with unreachable(services, redis_url, forget_keys) as stack:
         page.goto(stack.url)

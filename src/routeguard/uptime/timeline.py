@@ -146,13 +146,15 @@ def figures(timeline: Timeline, start_ms: int, end_ms: int) -> UptimeFigures:
 
 
 def summed(routes: Sequence[UptimeFigures]) -> UptimeFigures:
-    """The seconds of several routes added up (a provider's)."""
+    """A provider's figures from its routes': the seconds added up (route-seconds), and
+    `covers_s` the widest route's, the wall time known (a sum would read "tracked for
+    20 s" for two routes tracked for 10)."""
     return UptimeFigures(
         up_s=sum(f.up_s for f in routes),
         down_s=sum(f.down_s for f in routes),
         forced_s=sum(f.forced_s for f in routes),
         auth_quota_s=sum(f.auth_quota_s for f in routes),
-        covers_s=sum(f.covers_s for f in routes),
+        covers_s=max((f.covers_s for f in routes), default=0.0),
     )
 
 

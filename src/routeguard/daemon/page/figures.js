@@ -6,8 +6,8 @@
 import { ago, clock, duration, el, percent, secs, timeEl } from "./dom.js";
 
 export const SPANS = {
-  "24h": { window: "1d", label: "24 h" },
-  "90d": { window: "30d", label: "30 d" },
+  "24h": { window: "1d", label: "24 h", seconds: 86400 },
+  "90d": { window: "30d", label: "30 d", seconds: 30 * 86400 },
 };
 
 const NO_DATA = "no data yet";
@@ -36,12 +36,17 @@ function strip(bars, spanLabel) {
 }
 
 // The bars of the span and the uptime ratio of the matching window, or "no data yet".
+// A ratio that covers less than its window says how much it covers (tracking began later).
 export function uptime(bars, figures, span) {
-  const { window, label } = span;
+  const { window, label, seconds } = span;
   const parts = [];
   if (Array.isArray(bars) && bars.length) parts.push(strip(bars, label));
-  const ratio = figures && figures[window] ? figures[window].ratio : undefined;
-  if (ratio !== undefined) parts.push(el("span", { class: "ratio" }, `${percent(ratio)} up over ${label}`));
+  const figure = figures && figures[window];
+  if (figure && figure.ratio !== undefined) {
+    const partial = typeof figure.covers_s === "number" && figure.covers_s < seconds * 0.99;
+    const covered = partial ? ` (tracked for ${duration(figure.covers_s)})` : "";
+    parts.push(el("span", { class: "ratio" }, `${percent(figure.ratio)} up over ${label}${covered}`));
+  }
   return parts.length ? parts : [el("span", { class: "no-data" }, NO_DATA)];
 }
 
