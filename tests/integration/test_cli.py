@@ -51,7 +51,8 @@ async def test_status_json_lists_every_route_of_the_catalog(
         "local-vllm/llama-3.1-70b",
         ROUTE,
     ]
-    assert routes[2] | {"window": None} == {
+    figures = {"uptime": None, "probes": None, "window": None}
+    assert routes[2] | figures == {
         "route": ROUTE,
         "provider": "anthropic",
         "model": "claude-haiku-4-5",
@@ -64,7 +65,14 @@ async def test_status_json_lists_every_route_of_the_catalog(
         "trips": 0,
         "window": None,
         "outage_since": None,
+        "models": ["claude-haiku"],
+        "last_probe": None,
+        "last_probes": {},
+        "uptime": None,
+        "probes": None,
     }
+    assert set(routes[2]["uptime"]) == set(routes[2]["probes"]) == {"5m", "30m", "1h", "1d", "30d"}
+    assert routes[2]["uptime"]["1h"]["ratio"] is None  # no daemon has tracked it yet
 
 
 async def test_force_open_then_auto_is_audited_and_shown_by_status(
@@ -77,7 +85,8 @@ async def test_force_open_then_auto_is_audited_and_shown_by_status(
     assert forced.stdout.strip() == f"{ROUTE}: -> forced_open (version 1)"
     table = run_cli("status", redis_url=redis_url, keys=keys).stdout
     [line] = [row for row in table.splitlines() if row.startswith(ROUTE)]
-    assert line.split()[1:3] == ["forced_open", "forced"]
+    assert line.split()[1:3] == ["forced_open", "forced:"]
+    assert "forced: vendor incident" in line
     again = run_cli("force", ROUTE, "open", redis_url=redis_url, keys=keys)
     assert again.stdout.strip() == f"{ROUTE}: already forced_open (version 1)"
     released = run_cli("force", ROUTE, "auto", redis_url=redis_url, keys=keys)
