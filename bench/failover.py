@@ -301,6 +301,12 @@ async def run_system(
     if daemon is not None:
         assert daemon.store is not None
         events = await daemon.store.events(count=10_000)
+        if args.events:
+            for e in (e for e in events if e.route.startswith("p1/")):
+                at = e.at_ms / 1000 - start_at
+                print(
+                    f"  {system} t={at:6.2f}s {e.from_state.value:>9} -> {e.to_state.value:<9} {e.reason.value}"
+                )
         opened = next(
             (
                 e.at_ms / 1000
@@ -388,6 +394,7 @@ def report(figures: list[Figures], args: argparse.Namespace) -> None:
         ("attempts into dead p1 (whole outage)", lambda f: _fmt(f.dead_total)),
         ("attempts into dead p1 after detection", lambda f: _fmt(f.dead_after_detection)),
         ("t1 -> first request served by p1", lambda f: _fmt(f.resume_s, " s")),
+        ("breaker closed -> first served by p1", lambda f: _fmt(_follow_ms(f), " ms", 0)),
     ]
     print(f"{'':40}" + "".join(f"{f.system:>22}" for f in figures))
     for label, cell in rows:
@@ -403,6 +410,13 @@ def report(figures: list[Figures], args: argparse.Namespace) -> None:
             print(
                 f"  time to resume p1       {_fmt(rg.resume_s, ' s'):>8} vs {_fmt(peer.resume_s, ' s'):>8}   {_ratio(rg.resume_s, peer.resume_s, 'sooner', 'later')}"
             )
+
+
+def _follow_ms(f: Figures) -> float | None:
+    """How soon traffic followed the fleet breaker's close (the breaker's own timing aside)."""
+    if f.resume_s is None or f.closed_s is None:
+        return None
+    return (f.resume_s - f.closed_s) * 1000
 
 
 def _ratio(ours: float | None, theirs: float | None, better: str, worse: str) -> str:
@@ -442,6 +456,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--events", action="store_true", help="print p1's transitions")
     asyncio.run(main_async(parser.parse_args()))
 
 
