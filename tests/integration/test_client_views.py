@@ -22,6 +22,8 @@ from routeguard.client import HealthClient
 from routeguard.config import Catalog, parse_catalog
 from routeguard.outcomes import Outcome
 
+from .breaker_helpers import stream_entry
+
 pytestmark = pytest.mark.redis
 
 CATALOG_TEXT = """
@@ -96,25 +98,6 @@ def test_a_transition_made_in_one_process_reaches_eight_others(redis_url: str, k
 # -- ordering and repair --------------------------------------------------------
 
 
-def lost_event(route: str, to: str, *, version: int) -> dict[str, str | int]:
-    """A stream entry as the scripts append it (lua/prelude.lua's EVENT_FIELDS)."""
-    return {
-        "route": route,
-        "from": "closed",
-        "to": to,
-        "reason": "consecutive_failures",
-        "detail": "",
-        "version": version,
-        "at_ms": 1,
-        "open_until_ms": 0,
-        "trips": 1,
-        "calls": 0,
-        "failures": 0,
-        "slow": 0,
-        "consecutive_failures": 5,
-    }
-
-
 async def test_old_or_duplicated_events_are_ignored(
     redis_url: str, keys: Keys, redis_client: Redis
 ) -> None:
@@ -159,7 +142,7 @@ async def test_a_lost_pubsub_message_is_repaired_by_the_resync(
             keys.state(ROUTE),
             mapping={"state": "open", "reason": "consecutive_failures", "version": 1},
         )
-        await redis_client.xadd(keys.events, lost_event(ROUTE, "open", version=1))
+        await redis_client.xadd(keys.events, stream_entry(ROUTE, "open", version=1))
         took = await eventually(
             lambda: health.view[ROUTE].state == BreakerState.OPEN, timeout_s=5, what="the resync"
         )
