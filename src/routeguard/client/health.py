@@ -334,9 +334,11 @@ def _ewma(previous: float | None, sample: float) -> float:
 
 
 def _quantised(value: float) -> float:
-    """`value` to the nearest of SORT_STEPS steps per doubling (0 for none)."""
-    if value <= 0 or not math.isfinite(value):
-        return 0.0 if value <= 0 else value
+    """`value` to the nearest of SORT_STEPS steps per doubling (0 for none or nonsense)."""
+    if value == math.inf:
+        return value
+    if not value > 0:  # zero, negative or NaN
+        return 0.0
     return float(2.0 ** (round(math.log2(value) * SORT_STEPS) / SORT_STEPS))
 
 
