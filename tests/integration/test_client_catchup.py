@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from routeguard.breaker import BreakerState, Keys
 from routeguard.client import HealthClient
+from routeguard.client.catchup import MAX_CHANGES
 from routeguard.config import Catalog, parse_catalog
 
 from .breaker_helpers import stream_entry
@@ -129,3 +130,20 @@ async def test_a_redis_that_lost_its_history_is_taken_at_its_word(
             BreakerState.CLOSED,
             0,
         ), "versions start over: the read replaces the higher one held"
+
+
+async def test_more_changes_than_a_catch_up_takes_mean_a_full_read(
+    redis_url: str, keys: Keys, redis_client: Redis
+) -> None:
+    async with HealthClient.from_url(
+        redis_url, config=catalog(3), key_prefix=keys.prefix, resync_s=NEVER_S
+    ) as health:
+        await set_state(redis_client, keys, "a/r0", 1, announced=True)
+        assert await health._sync.resync()
+        await set_state(redis_client, keys, "a/r1", 1, announced=False)
+        pipe = redis_client.pipeline(transaction=False)
+        for version in range(2, MAX_CHANGES + 3):  # one more than a catch-up reads
+            pipe.xadd(keys.events, stream_entry("a/r0", "forced_open", version=version))
+        await pipe.execute()
+        assert await health._sync.resync()
+        assert health.view["a/r1"].version == 1, "only a full read could have seen it"

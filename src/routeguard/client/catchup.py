@@ -47,9 +47,10 @@ async def full_read(store: BreakerStore, *, authoritative: bool = False) -> View
 
 async def read_changes(store: BreakerStore, cursor: str) -> ViewRead:
     """What changed since `cursor`; a full read when the stream cannot tell."""
-    start = "-" if cursor == EMPTY_STREAM_ID else cursor
-    now_ms, entries = await store.event_routes(start, MAX_CHANGES + 1)
-    if cursor != EMPTY_STREAM_ID:
+    anchored = cursor != EMPTY_STREAM_ID  # the cursor's own entry comes first
+    start = cursor if anchored else "-"
+    now_ms, entries = await store.event_routes(start, MAX_CHANGES + 1 + anchored)
+    if anchored:
         if not entries:  # nothing at or after our cursor: the stream went back in time
             return await full_read(store, authoritative=True)
         if entries[0][0] != cursor:  # trimmed past the cursor: changes may be lost
