@@ -22,6 +22,8 @@ from routeguard.client import HealthClient
 from routeguard.config import Catalog, parse_catalog
 from routeguard.outcomes import Outcome
 
+from .breaker_helpers import stream_entry
+
 pytestmark = pytest.mark.redis
 
 CATALOG_TEXT = """
@@ -134,11 +136,13 @@ async def test_a_lost_pubsub_message_is_repaired_by_the_resync(
     async with HealthClient.from_url(
         redis_url, config=catalog(), key_prefix=keys.prefix, resync_s=resync_s
     ) as health:
-        # A transition whose publication never arrived: written, not published.
+        # A transition whose publication never arrived: written as the record script
+        # writes it (the state record and its events-stream entry), not published.
         await redis_client.hset(
             keys.state(ROUTE),
             mapping={"state": "open", "reason": "consecutive_failures", "version": 1},
         )
+        await redis_client.xadd(keys.events, stream_entry(ROUTE, "open", version=1))
         took = await eventually(
             lambda: health.view[ROUTE].state == BreakerState.OPEN, timeout_s=5, what="the resync"
         )

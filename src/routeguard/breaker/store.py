@@ -11,7 +11,7 @@ import json
 import logging
 import random
 import secrets
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -25,6 +25,7 @@ from routeguard.breaker.keys import Keys
 from routeguard.breaker.model import RouteRecord, sum_window
 from routeguard.breaker.scripts import script_source
 from routeguard.breaker.types import (
+    LEGACY_FIELDS,
     BreakerParams,
     ForceTarget,
     OutcomeBatch,
@@ -42,6 +43,13 @@ T = TypeVar("T")
 DEFAULT_STREAM_MAXLEN = 10_000
 MAX_REASON_CHARS = 200
 DUE_BATCH = 500
+EMPTY_STREAM_ID = "0-0"
+"""The cursor of an events stream that holds no entry (no real entry has this id)."""
+RECORD_FIELDS = ("state", "reason", "version", "open_until_ms", "since_ms")
+"""What a worker's view keeps of a state record, and the same under their old names."""
+RECORD_READ = RECORD_FIELDS + tuple(
+    old for old, new in LEGACY_FIELDS.items() if new in RECORD_FIELDS
+)
 
 
 class BreakerStore:
@@ -100,6 +108,10 @@ class BreakerStore:
     def routes(self) -> list[str]:
         """The routes this store knows, in catalog order."""
         return list(self._params)
+
+    def knows(self, route: str) -> bool:
+        """True for a route of the catalog this store was built with."""
+        return route in self._params
 
     async def aclose(self) -> None:
         await self._redis.aclose()
@@ -182,6 +194,37 @@ class BreakerStore:
     async def states(self) -> list[RouteStatus]:
         """Every configured route's breaker, read in one round trip."""
         return await self._read(list(self._params))
+
+    async def records(self, routes: Sequence[str] | None = None) -> tuple[int, list[RouteStatus]]:
+        """Redis time (ms) and the state records of `routes` (default: every route), in one
+        round trip, without the window figures (read as zero): what a worker's view needs."""
+        names = list(self._params) if routes is None else [self._checked(r) for r in routes]
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.eval(REDIS_TIME_SCRIPT, 1, self._keys.open_index)
+        for route in names:
+            pipe.hmget(self._keys.state(route), RECORD_READ)
+        replies = await self._guard(pipe.execute())
+        now_ms = _redis_ms(replies[0])
+        return now_ms, [
+            _status_from_record(route, values, now_ms)
+            for route, values in zip(names, replies[1:], strict=True)
+        ]
+
+    async def last_event_id(self) -> str:
+        """The id of the events stream's newest entry (EMPTY_STREAM_ID when it has none)."""
+        newest = await self._guard(self._redis.xrevrange(self._keys.events, "+", "-", count=1))
+        return text(newest[0][0]) if newest else EMPTY_STREAM_ID
+
+    async def event_routes(self, start: str, count: int) -> tuple[int, list[tuple[str, str]]]:
+        """Redis time (ms), and the (entry id, route) of up to `count` entries of the events
+        stream from id `start` on, `start` included ("-": from the oldest), in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.eval(REDIS_TIME_SCRIPT, 1, self._keys.open_index)
+        pipe.xrange(self._keys.events, start, "+", count)
+        clock, entries = await self._guard(pipe.execute())
+        return _redis_ms(clock), [
+            (text(entry_id), _field(fields, "route")) for entry_id, fields in entries or []
+        ]
 
     async def transition_counts(self) -> dict[str, dict[tuple[str, str], int]]:
         """Per route, how many times it moved from one state to another (one round trip)."""
@@ -266,8 +309,7 @@ class BreakerStore:
             pipe.hgetall(self._keys.state(route))
             pipe.hgetall(self._keys.window(route))
         replies = await self._guard(pipe.execute())
-        seconds, micros = replies[0]
-        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        now_ms = _redis_ms(replies[0])
         return [
             _status_from_hashes(
                 route, self._params[route], replies[1 + 2 * i], replies[2 + 2 * i], now_ms
@@ -293,6 +335,26 @@ def _parse_result(route: str, raw: Any) -> tuple[RouteStatus, bool]:
     transitions = tuple(Transition.from_fields(ev) for ev in events)
     base = RouteStatus.from_fields(route, data["snapshot"])
     return replace(base, transitions=transitions), bool(data["granted"])
+
+
+def _redis_ms(clock: Any) -> int:
+    """A TIME reply ([seconds, microseconds]) in milliseconds."""
+    seconds, micros = clock
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+def _field(fields: Mapping[Any, Any] | None, name: str) -> str:
+    """One field of a stream entry as text ("" when absent), whatever the reply's encoding."""
+    for key, value in (fields or {}).items():
+        if text(key) == name:
+            return text(value)
+    return ""
+
+
+def _status_from_record(route: str, values: Sequence[Any], now_ms: int) -> RouteStatus:
+    """The route from an HMGET of RECORD_READ (absent fields left out: their zero)."""
+    fields = {name: text(v) for name, v in zip(RECORD_READ, values, strict=True) if v is not None}
+    return RouteStatus.from_fields(route, fields | {"now_ms": now_ms})
 
 
 def _status_from_hashes(

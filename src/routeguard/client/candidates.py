@@ -8,9 +8,11 @@ vocabulary: `order` (providers to try first), `only`, `ignore`,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NoReturn
 
 from routeguard.breaker.types import BreakerState
 from routeguard.client.view import RouteView
@@ -30,15 +32,43 @@ class Sort(StrEnum):
     THROUGHPUT = "throughput"  # highest recent tokens/s first
 
 
-class Candidates(list[str]):
+class Skipped(dict[str, str]):
+    """Route -> why it was left out or demoted; read-only, because one answer may be
+    handed to many callers (HealthClient caches it). A dict, so it serialises as one;
+    `dict(skipped)` is a copy to change."""
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("Candidates.skipped is read-only: copy it with dict() to change it")
+
+    __setitem__ = __delitem__ = _refuse
+    clear = pop = popitem = setdefault = update = __ior__ = _refuse
+
+
+class Candidates(tuple[str, ...]):
     """Routes to try, in order. `panic` is True when none is healthy: then every
     allowed route is listed, least bad first (Envoy's panic mode), because an
-    empty answer would fail the request for sure."""
+    empty answer would fail the request for sure.
 
-    def __init__(self, routes: Sequence[str], *, panic: bool, skipped: Mapping[str, str]) -> None:
-        super().__init__(routes)
-        self.panic = panic
-        self.skipped = dict(skipped)  # route -> why it was left out or demoted
+    Immutable (a tuple with read-only `panic` and `skipped`): HealthClient hands
+    the same answer to every caller until the view changes, so no caller can
+    change what the next one gets. `list(answer)` is a copy to edit."""
+
+    panic: bool
+    skipped: Skipped
+
+    def __new__(
+        cls, routes: Iterable[str], *, panic: bool, skipped: Mapping[str, str]
+    ) -> Candidates:
+        answer = super().__new__(cls, routes)
+        object.__setattr__(answer, "panic", panic)
+        object.__setattr__(answer, "skipped", Skipped(skipped))
+        return answer
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"Candidates is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"Candidates is immutable: cannot delete {name!r}")
 
 
 @dataclass(frozen=True)
@@ -111,6 +141,19 @@ def health_rank(view: RouteView, now_ms: float, suspected: bool) -> int:
     if view.state == BreakerState.OPEN:
         return 3
     return 4  # forced_open
+
+
+def rank_changes_at(view: RouteView, now_ms: float) -> float:
+    """The first Redis time after `now_ms` at which `health_rank` of `view` changes by
+    time alone (for either suspicion); inf when only news can change it. The
+    boundaries are health_rank's: an open route's `open_until_ms`, then that plus
+    TRIAL_GRACE_MS."""
+    if view.state != BreakerState.OPEN or view.open_until_ms <= 0:
+        return math.inf
+    for boundary in (view.open_until_ms, view.open_until_ms + TRIAL_GRACE_MS):
+        if boundary > now_ms:
+            return boundary
+    return math.inf
 
 
 def rank_candidates(

@@ -7,8 +7,10 @@ async with HealthClient.from_url("redis://…", config="catalog.yaml") as health
         health.report(route, Outcome.SERVER_ERROR, latency_s=0.8)
 ```
 
-`candidates()` answers from memory. The view is kept current by pub/sub and a
-periodic resync; `report()` only appends to a buffer that a background task
+`candidates()` answers from memory, from a ranking kept until the view, what
+the worker learnt for sorting, or the time can change it (client/ranked.py).
+The view is kept current by pub/sub and a periodic resync that reads only what
+changed; `report()` only appends to a buffer that a background task
 flushes in batches (at once after a hard failure). When Redis is unreachable
 the worker keeps its last view, runs a local breaker on its own traffic and
 never raises into the request path; when Redis returns, the fleet state wins.
@@ -17,8 +19,9 @@ never raises into the request path; when Redis returns, the fleet state wins.
 from __future__ import annotations
 
 import logging
+import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -40,6 +43,7 @@ from routeguard.client.candidates import (
 from routeguard.client.failover import FailoverResult, run_with_failover
 from routeguard.client.local import LocalBreakers
 from routeguard.client.metrics import WorkerMetrics
+from routeguard.client.ranked import RankingCache, valid_until
 from routeguard.client.reporter import OutcomeBuffer
 from routeguard.client.sync import Synchroniser
 from routeguard.client.view import LocalView
@@ -54,6 +58,10 @@ from routeguard.redis_connect import connect_redis
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 EWMA_WEIGHT = 0.3
+SORT_STEPS = 8
+"""Sorting signals are kept to 8 steps per doubling (about 9 % apart): closer figures
+are noise and tie (catalog order), and a ranking sorted by them is not recomputed
+for every report that moves an average by a hair."""
 
 
 class HealthClient:
@@ -77,13 +85,18 @@ class HealthClient:
         self._keys = keys or Keys()
         routes = {r.id: r.breaker for r in catalog.routes.values()}
         self.store = BreakerStore(redis, routes, keys=self._keys, where=where)
-        self.view = LocalView(catalog.routes, clock=clock)
+        self._ranked = RankingCache(catalog.models)
+        self._answers = self._ranked.answers  # the hot path's one lookup
+        self.view = LocalView(catalog.routes, clock=clock, on_change=self._ranked.forget)
         self._clock = clock
         self._buffer = OutcomeBuffer()
         self._local = LocalBreakers(routes, clock=clock)
         self._streaks: dict[str, int] = {}
         self._ttft: dict[str, float] = {}
         self._tps: dict[str, float] = {}
+        self._sorted_ttft: dict[str, float] = {}  # quantised: what sorting sees
+        self._sorted_tps: dict[str, float] = {}
+        self._signals = Signals(ttft_s=self._sorted_ttft, tokens_per_s=self._sorted_tps)
         self.metrics = WorkerMetrics(registry, self.view.staleness_s) if registry else None
         if self.metrics:
             self.metrics.initialise(catalog)
@@ -180,24 +193,52 @@ class HealthClient:
         allow_fallbacks: bool = True,
         sort: Sort | str | None = None,
     ) -> Candidates:
-        """The model's routes to try, healthy first; never empty for a configured model."""
+        """The model's routes to try, healthy first; never empty for a configured model.
+
+        The answer is shared with every caller asking the same until something can
+        change it, hence immutable (`list(answer)` to edit)."""
+        if order is None and only is None and ignore is None and allow_fallbacks and sort is None:
+            key: Hashable = model
+        else:
+            key = (
+                model,
+                _frozen(order),
+                _frozen(only),
+                _frozen(ignore),
+                bool(allow_fallbacks),
+                sort,
+            )
+        hit = self._answers.get(key)
+        if hit is None or self._clock() >= hit[1]:
+            prefs = Preferences(order, only, ignore, allow_fallbacks, Sort(sort) if sort else None)
+            hit = self._rank(model, key, prefs)
+        answer = hit[0]
+        if answer.panic and self.metrics:
+            self.metrics.panics.labels(model).inc()
+        return answer
+
+    def _rank(self, model: str, key: Hashable, prefs: Preferences) -> tuple[Candidates, float]:
         routes = self.catalog.models.get(model)
         if routes is None:
             known = ", ".join(sorted(self.catalog.models)[:10])
             raise RouteError(f"unknown model {model!r}: models in the catalog are {known}")
-        prefs = Preferences(order, only, ignore, allow_fallbacks, Sort(sort) if sort else None)
-        now_local = self._clock()
+        now = self._clock()
         answer = rank_candidates(
             routes,
             self.view.routes,
             prefs,
-            now_ms=self.view.redis_now_ms(),
-            suspected=lambda r: self.view.suspected(r, now_local),
-            signals=Signals(ttft_s=self._ttft, tokens_per_s=self._tps),
+            now_ms=self.view.redis_ms_at(now),
+            suspected=lambda r: self.view.suspected(r, now),
+            signals=self._signals,
         )
-        if answer.panic and self.metrics:
-            self.metrics.panics.labels(model).inc()
-        return answer
+        until = valid_until(routes, self.view, now)
+        self._ranked.put(model, key, answer, until)
+        return answer, until
+
+    @property
+    def signals(self) -> Signals:
+        """What this worker learnt for sorting (EWMA TTFT and tokens/s, quantised)."""
+        return self._signals
 
     def unusable(self, route: str) -> str | None:
         """Why `route` should get no traffic now, as `candidates()` would skip it; None
@@ -241,8 +282,17 @@ class HealthClient:
             self._streaks[route] = 0
         if ttft_s is not None:
             self._ttft[route] = _ewma(self._ttft.get(route), ttft_s)
+            self._learn_signal(self._sorted_ttft, route, self._ttft[route])
         if tps is not None:
             self._tps[route] = _ewma(self._tps.get(route), tps)
+            self._learn_signal(self._sorted_tps, route, self._tps[route])
+
+    def _learn_signal(self, sorted_by: dict[str, float], route: str, value: float) -> None:
+        """Keep the quantised figure sorting sees; a ranking is redone only when it moves."""
+        step = _quantised(value)
+        if sorted_by.get(route) != step:
+            sorted_by[route] = step
+            self._ranked.forget(route)
 
     async def call_with_failover(
         self,
@@ -281,3 +331,17 @@ def _catalog(config: str | Path | Catalog | None, settings: Settings | None) -> 
 
 def _ewma(previous: float | None, sample: float) -> float:
     return sample if previous is None else previous + EWMA_WEIGHT * (sample - previous)
+
+
+def _quantised(value: float) -> float:
+    """`value` to the nearest of SORT_STEPS steps per doubling (0 for none or nonsense)."""
+    if value == math.inf:
+        return value
+    if not value > 0:  # zero, negative or NaN
+        return 0.0
+    return float(2.0 ** (round(math.log2(value) * SORT_STEPS) / SORT_STEPS))
+
+
+def _frozen(values: Sequence[str] | None) -> Hashable:
+    """A preference list as part of a cache key (a list cannot be one)."""
+    return values if values is None or isinstance(values, str | tuple) else tuple(values)

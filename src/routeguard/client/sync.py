@@ -1,7 +1,8 @@
 """Keeps a worker's view current and its outcomes flowing, in the background.
 
 Three tasks: the pub/sub listener (transitions within milliseconds), the
-resync loop (repairs anything pub/sub lost, measures the Redis clock offset)
+resync loop (repairs anything pub/sub lost by reading only what the events
+stream says changed, client/catchup.py, and measures the Redis clock offset)
 and the flusher (outcome batches every `flush_s`, at once after a hard
 failure). A Redis command that really fails (an error, a refused or dropped
 connection, a PING on the subscription unanswered for `PING_DEADLINE_S`)
@@ -27,6 +28,7 @@ from redis.exceptions import RedisError
 
 from routeguard.breaker import BreakerState, BreakerStore, Keys, Transition
 from routeguard.breaker.types import OutcomeBatch, RouteStatus
+from routeguard.client.catchup import ViewRead, full_read, read_changes
 from routeguard.client.local import LocalBreakers
 from routeguard.client.reporter import OutcomeBuffer
 from routeguard.client.view import LocalView
@@ -69,6 +71,7 @@ class Synchroniser:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._on_degraded = on_degraded
+        self._cursor: str | None = None  # the last events-stream entry the view covers
         self.degraded = False
 
     async def start(self) -> None:
@@ -93,13 +96,12 @@ class Synchroniser:
     # -- resync -----------------------------------------------------------------
 
     async def resync(self) -> bool:
-        """Read every route's state; True when Redis answered."""
+        """Bring the view up to date with Redis; True when Redis answered."""
         try:
-            statuses = await self._store.states()
+            read = await self._read_view()
         except StoreUnavailable as exc:
             self._degrade(exc)
             return False
-        now_ms = statuses[0].now_ms if statuses else int(self._local.now_ms())
         recovering = self.degraded
         if recovering:
             log.warning("Redis answers again: the fleet state replaces local breakers")
@@ -107,8 +109,18 @@ class Synchroniser:
             self._local.reset()
             self._wake.set()  # what was kept while degraded goes now
         # Coming back, Redis's word wins even at lower versions (it may have restarted empty).
-        self._view.resync(statuses, now_ms, authoritative=recovering)
+        self._view.resync(
+            read.statuses, read.now_ms, authoritative=recovering or read.authoritative
+        )
+        self._cursor = read.cursor
         return True
+
+    async def _read_view(self) -> ViewRead:
+        """Only what changed; everything on first load and when coming back from an outage
+        (Redis may have restarted, its stream with it)."""
+        if self._cursor is None or self.degraded:
+            return await full_read(self._store)
+        return await read_changes(self._store, self._cursor)
 
     async def _resync_loop(self) -> None:
         while True:
