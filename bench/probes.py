@@ -1,13 +1,16 @@
-"""Probe scheduling at scale: 1,000 routes on the simulator, one daemon.
+"""Probe scheduling at scale: providers x models routes on the simulator, N daemons.
 
-The simulator (its own process) serves 50 providers x 20 models; the daemon
-(`routeguard run`, its own process) probes every route's completion tier and
-every provider's liveness tier at a 10 s interval for the run. Printed:
-schedule lag p50/p99 (planned, jittered start vs actual start, from the
-daemon's own `routeguard_probe_schedule_lag_seconds`), probes/s, the daemon's
-CPU % and RSS. Loopback only; everything stops by itself.
+The simulator (its own process) serves `--providers` x `--models` routes; each
+daemon (`routeguard run`, its own process, all on one key prefix so their probe
+leases split the work) probes every route's completion tier and every
+provider's liveness tier at `--interval`. Printed: schedule lag p50/p99
+(planned, jittered start vs actual start, from the daemons' own
+`routeguard_probe_schedule_lag_seconds`), probes/s, and each daemon's probes/s,
+CPU % of one core and RSS. Loopback only; everything stops by itself.
 
     .venv/bin/python bench/probes.py [--duration 120] [--providers 50] [--models 20]
+        [--interval 10] [--replicas 1]
+    .venv/bin/python bench/probes.py --providers 100 --models 100 --interval 30   # 10,000 routes
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -28,7 +32,6 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 KEY = "sk-bench-probes"
-INTERVAL_S = 10
 WARMUP_S = 15
 
 
@@ -42,8 +45,10 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def write_configs(folder: Path, providers: int, models: int) -> tuple[Path, Path, int]:
-    ports = free_ports(providers + 1)
+def write_configs(
+    folder: Path, providers: int, models: int, interval_s: float
+) -> tuple[Path, Path]:
+    ports = free_ports(providers)
     sim = ["providers:"]
     catalog = ["providers:"]
     routes = ["models:"]
@@ -58,11 +63,11 @@ def write_configs(folder: Path, providers: int, models: int) -> tuple[Path, Path
         routes += [f"  m{i}-{j}: [p{i}/model-{j}]" for j in range(models)]
     catalog += routes
     catalog += [
-        f"probes: {{interval_s: {INTERVAL_S}, timeout_s: 5, tiers: [liveness, completion]}}"
+        f"probes: {{interval_s: {interval_s:g}, timeout_s: 5, tiers: [liveness, completion]}}"
     ]
     (folder / "sim.yaml").write_text("\n".join(sim) + "\n")
     (folder / "catalog.yaml").write_text("\n".join(catalog) + "\n")
-    return folder / "sim.yaml", folder / "catalog.yaml", ports[-1]
+    return folder / "sim.yaml", folder / "catalog.yaml"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -77,8 +82,7 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def scrape(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
-    text = httpx.get(url + "/metrics", timeout=10).text
+def parse(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     out: dict[str, list[tuple[dict[str, str], float]]] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -138,75 +142,144 @@ def wait_ready(url: str, deadline_s: float = 30) -> None:
     sys.exit("error: the daemon did not become ready")
 
 
+class Daemon:
+    """One `routeguard run` replica: its process, HTTP address and the figures read off it."""
+
+    def __init__(self, name: str, catalog: Path, env: dict[str, str], log: Path) -> None:
+        port = free_ports(1)[0]
+        self.name, self.base = name, f"http://127.0.0.1:{port}"
+        routeguard = str(Path(sys.executable).parent / "routeguard")
+        self.proc = start(
+            [routeguard, "run", "--config", str(catalog)],
+            {**env, "ROUTEGUARD_HTTP_ADDR": f"127.0.0.1:{port}"},
+            log,
+        )
+        self.rss: list[float] = []
+
+    def scrape_timed(self) -> Scrape:
+        """A scrape of /metrics, with what it cost the daemon."""
+        cpu0, t0 = cpu_seconds(self.proc.pid), time.monotonic()
+        answer = httpx.get(self.base + "/metrics", timeout=120)
+        t1, cpu1 = time.monotonic(), cpu_seconds(self.proc.pid)
+        if answer.status_code != 200:
+            sys.exit(
+                f"error: {self.base}/metrics answered {answer.status_code}: {answer.text[:200]}"
+            )
+        return Scrape(parse(answer.text), (t0 + t1) / 2, t1 - t0, cpu1 - cpu0, len(answer.content))
+
+
+@dataclass
+class Scrape:
+    metrics: dict[str, list[tuple[dict[str, str], float]]]
+    at: float  # monotonic, the middle of the request
+    took_s: float
+    cpu_s: float  # the daemon's CPU while it answered
+    size: int  # bytes
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def drop_keys(url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(match=f"{{{prefix}}}*", count=1000):
+        client.delete(key)
+
+
+def measure(daemons: list[Daemon], duration_s: float) -> None:
+    """Scrape every daemon, wait `duration_s` sampling RSS, scrape again; print the figures.
+    The daemons' CPU is read between the scrapes, so a scrape's own cost is left out of it
+    (and printed on its own line)."""
+    firsts = [d.scrape_timed() for d in daemons]
+    cpu0, t0 = [cpu_seconds(d.proc.pid) for d in daemons], time.monotonic()
+    while time.monotonic() - t0 < duration_s:
+        time.sleep(5)
+        for d in daemons:
+            d.rss.append(rss_mib(d.proc.pid))
+    cpu1, elapsed = [cpu_seconds(d.proc.pid) for d in daemons], time.monotonic() - t0
+    lasts = [d.scrape_timed() for d in daemons]
+    before = summed([lag_buckets(f.metrics) for f in firsts])
+    after = summed([lag_buckets(f.metrics) for f in lasts])
+    rates = [
+        (probes_total(b.metrics) - probes_total(a.metrics)) / (b.at - a.at)
+        for a, b in zip(firsts, lasts, strict=True)
+    ]
+    print(f"  schedule lag p50:   {quantile(before, after, 0.50)}")
+    print(f"  schedule lag p99:   {quantile(before, after, 0.99)}")
+    print(f"  probes/s:           {sum(rates):.1f}")
+    for i, d in enumerate(daemons):
+        print(
+            f"  {d.name}: {rates[i]:.1f} probes/s, CPU {100 * (cpu1[i] - cpu0[i]) / elapsed:.1f} %"
+            f" of one core, RSS {max(d.rss):.0f} MiB max, {d.rss[-1]:.0f} MiB at the end"
+        )
+        scrape = lasts[i]
+        print(
+            f"    a /metrics scrape: {scrape.size / 1e6:.1f} MB in {scrape.took_s:.2f} s,"
+            f" {scrape.cpu_s:.2f} CPU-s of the daemon"
+        )
+
+
+def summed(series: list[list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    totals: dict[float, float] = {}
+    for buckets in series:
+        for le, n in buckets:
+            totals[le] = totals.get(le, 0.0) + n
+    return sorted(totals.items())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=120)
     parser.add_argument("--providers", type=int, default=50)
     parser.add_argument("--models", type=int, default=20)
+    parser.add_argument("--interval", type=float, default=10, help="probe interval, seconds")
+    parser.add_argument("--replicas", type=int, default=1, help="daemons sharing the probes")
+    parser.add_argument("--warmup", type=float, default=WARMUP_S, help="seconds before measuring")
     args = parser.parse_args()
     url, prefix = redis_url(), f"rgbench-probes-{uuid.uuid4().hex[:8]}"
-    bin_dir = Path(sys.executable).parent
+    routeguard = str(Path(sys.executable).parent / "routeguard")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        sim_cfg, catalog, http_port = write_configs(folder, args.providers, args.models)
+        sim_cfg, catalog = write_configs(folder, args.providers, args.models, args.interval)
         env = {
             **os.environ,
             "BENCH_KEY": KEY,
             "ROUTEGUARD_REDIS_URL": url,
             "ROUTEGUARD_KEY_PREFIX": prefix,
+            "ROUTEGUARD_LOG_LEVEL": "WARNING",
         }
-        env["ROUTEGUARD_HTTP_ADDR"] = f"127.0.0.1:{http_port}"
-        env["ROUTEGUARD_LOG_LEVEL"] = "WARNING"
+        lasting = args.duration + args.warmup + 120
         sim = start(
-            [
-                str(bin_dir / "routeguard"),
-                "sim",
-                "--config",
-                str(sim_cfg),
-                "--duration",
-                str(args.duration + WARMUP_S + 60),
-            ],
+            [routeguard, "sim", "--config", str(sim_cfg), "--duration", str(lasting)],
             env,
             folder / "sim.log",
         )
         time.sleep(2)
-        daemon = start(
-            [str(bin_dir / "routeguard"), "run", "--config", str(catalog)],
-            env,
-            folder / "daemon.log",
-        )
-        base = f"http://127.0.0.1:{http_port}"
+        daemons = [
+            Daemon(f"daemon {i + 1}", catalog, env, folder / f"daemon{i}.log")
+            for i in range(args.replicas)
+        ]
         try:
-            wait_ready(base)
+            for d in daemons:
+                wait_ready(d.base, deadline_s=120)
             routes, jobs = args.providers * args.models, args.providers * (args.models + 1)
             print(
-                f"probe benchmark: {routes} routes ({jobs} jobs) at {INTERVAL_S} s, {args.duration:.0f} s measured after {WARMUP_S} s warm-up"
+                f"probe benchmark: {routes} routes ({jobs} jobs, {jobs / args.interval:.1f} planned"
+                f" probes/s) at {args.interval:g} s, {args.replicas} daemon(s),"
+                f" {args.duration:.0f} s measured after {args.warmup:.0f} s warm-up"
             )
-            time.sleep(WARMUP_S)
-            first, cpu0, t0 = scrape(base), cpu_seconds(daemon.pid), time.monotonic()
-            rss = [rss_mib(daemon.pid)]
-            while time.monotonic() - t0 < args.duration:
-                time.sleep(5)
-                rss.append(rss_mib(daemon.pid))
-            last, cpu1, elapsed = scrape(base), cpu_seconds(daemon.pid), time.monotonic() - t0
+            time.sleep(args.warmup)
+            measure(daemons, args.duration)
         finally:
-            for proc in (daemon, sim):
-                proc.send_signal(signal.SIGTERM)
-            for proc in (daemon, sim):
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            client = redis.Redis.from_url(url)
-            for key in client.scan_iter(match=f"{{{prefix}}}*", count=1000):
-                client.delete(key)
-        before, after = lag_buckets(first), lag_buckets(last)
-        rate = (probes_total(last) - probes_total(first)) / elapsed
-        print(f"  schedule lag p50:   {quantile(before, after, 0.50)}")
-        print(f"  schedule lag p99:   {quantile(before, after, 0.99)}")
-        print(f"  probes/s:           {rate:.1f} (planned {jobs / INTERVAL_S:.1f})")
-        print(f"  daemon CPU:         {100 * (cpu1 - cpu0) / elapsed:.1f} % of one core")
-        print(f"  daemon RSS:         {max(rss):.0f} MiB max, {rss[-1]:.0f} MiB at the end")
+            stop([d.proc for d in daemons] + [sim])
+            drop_keys(url, prefix)
 
 
 if __name__ == "__main__":

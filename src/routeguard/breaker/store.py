@@ -50,6 +50,8 @@ RECORD_FIELDS = ("state", "reason", "version", "open_until_ms", "since_ms")
 RECORD_READ = RECORD_FIELDS + tuple(
     old for old, new in LEGACY_FIELDS.items() if new in RECORD_FIELDS
 )
+RECORD_AND_RUN_READ = (*RECORD_READ, "consecutive_failures", "consecutive")
+"""The state record and the route's run of failures (the probe scheduler's read)."""
 
 
 class BreakerStore:
@@ -195,18 +197,21 @@ class BreakerStore:
         """Every configured route's breaker, read in one round trip."""
         return await self._read(list(self._params))
 
-    async def records(self, routes: Sequence[str] | None = None) -> tuple[int, list[RouteStatus]]:
+    async def records(
+        self, routes: Sequence[str] | None = None, *, read: Sequence[str] = RECORD_READ
+    ) -> tuple[int, list[RouteStatus]]:
         """Redis time (ms) and the state records of `routes` (default: every route), in one
-        round trip, without the window figures (read as zero): what a worker's view needs."""
+        round trip, without the window figures (read as zero): what a worker's view needs.
+        `read=RECORD_AND_RUN_READ` adds the run of consecutive failures."""
         names = list(self._params) if routes is None else [self._checked(r) for r in routes]
         pipe = self._redis.pipeline(transaction=False)
         pipe.eval(REDIS_TIME_SCRIPT, 1, self._keys.open_index)
         for route in names:
-            pipe.hmget(self._keys.state(route), RECORD_READ)
+            pipe.hmget(self._keys.state(route), read)
         replies = await self._guard(pipe.execute())
         now_ms = _redis_ms(replies[0])
         return now_ms, [
-            _status_from_record(route, values, now_ms)
+            _status_from_record(route, read, values, now_ms)
             for route, values in zip(names, replies[1:], strict=True)
         ]
 
@@ -351,9 +356,11 @@ def _field(fields: Mapping[Any, Any] | None, name: str) -> str:
     return ""
 
 
-def _status_from_record(route: str, values: Sequence[Any], now_ms: int) -> RouteStatus:
-    """The route from an HMGET of RECORD_READ (absent fields left out: their zero)."""
-    fields = {name: text(v) for name, v in zip(RECORD_READ, values, strict=True) if v is not None}
+def _status_from_record(
+    route: str, read: Sequence[str], values: Sequence[Any], now_ms: int
+) -> RouteStatus:
+    """The route from an HMGET of the fields `read` (absent fields left out: their zero)."""
+    fields = {name: text(v) for name, v in zip(read, values, strict=True) if v is not None}
     return RouteStatus.from_fields(route, fields | {"now_ms": now_ms})
 
 

@@ -40,6 +40,7 @@ from routeguard.errors import ConfigError, StoreUnavailable
 from routeguard.heartbeat import beat_forever
 from routeguard.notify.dispatcher import Dispatcher
 from routeguard.probes import ProbeMetrics, ProbeRunner
+from routeguard.probes.clients import ProviderClients
 from routeguard.redact import redact_url
 from routeguard.redis_connect import connect_redis
 from routeguard.tasks import stop_tasks
@@ -75,7 +76,8 @@ class Daemon:
         self.registry = CollectorRegistry()
         self._redis_url = redis_url
         self._redis: Redis | None = None
-        self._http: httpx.AsyncClient | None = None
+        self._http: httpx.AsyncClient | None = None  # the notifier's
+        self._probe_http = ProviderClients()
         self._scheduler: ProbeScheduler | None = None
         self._web: web.AppRunner | None = None
         self._heartbeat: asyncio.Task[None] | None = None
@@ -103,7 +105,7 @@ class Daemon:
         )
         probe_metrics = ProbeMetrics(self.registry)
         probe_metrics.initialise(self.catalog)
-        runner = ProbeRunner(self._http, metrics=probe_metrics, tracer=opts.tracer)
+        runner = ProbeRunner(self._probe_http, metrics=probe_metrics, tracer=opts.tracer)
         probe_log = ProbeLog(self._redis, keys)
         leases = ProbeLeases(self._redis, keys, opts.replica_id)
         prober = Prober(
@@ -204,6 +206,7 @@ class Daemon:
             await self._watch.stop()  # watch streams would hold the HTTP shutdown open
         if self._web is not None:
             await self._web.cleanup()
+        await self._probe_http.aclose()
         if self._http is not None:
             await self._http.aclose()
         if self._redis is not None:

@@ -30,6 +30,7 @@ from routeguard.breaker import BreakerState, BreakerStore, RouteStatus
 from routeguard.daemon.holds import ProviderHolds
 from routeguard.daemon.metrics import SchedulerMetrics
 from routeguard.daemon.prober import Prober
+from routeguard.daemon.resync import ScheduleResync
 from routeguard.outcomes import PROVIDER_WIDE_DOWN, Outcome
 from routeguard.probes import ProbeJob, ProbeResult
 from routeguard.store_health import STORE_ERRORS, FailureEpisodes
@@ -74,6 +75,7 @@ class ProbeScheduler:
         self._rng = rng or random.Random()
         self._tick_s = tick_s
         self._resync_s = resync_s
+        self._resync = ScheduleResync(store, resync_s)
         self._metrics = metrics
         self._holds = holds or ProviderHolds()
         self._scheduler = AsyncIOScheduler(timezone=UTC)
@@ -229,7 +231,7 @@ class ProbeScheduler:
                 self._start_trials(transition.route)
             if loop.time() >= next_resync:
                 next_resync = loop.time() + self._resync_s
-                for status in await _guarded(self._store.states(), self._tick_episodes) or []:
+                for status in await _guarded(self._resync.next_round(), self._tick_episodes) or []:
                     self._note(status)
             await asyncio.sleep(self._tick_s)
 

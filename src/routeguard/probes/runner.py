@@ -20,6 +20,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from routeguard.metric_names import PROVIDER_LEVEL
 from routeguard.outcomes import Outcome
 from routeguard.probes.base import ProbeResult, ProbeTarget
+from routeguard.probes.clients import ProviderClients
 from routeguard.probes.metrics import ProbeMetrics
 from routeguard.probes.tiers import PROBES, TierAnswer
 from routeguard.providers import Classified, classify_exception
@@ -50,17 +51,23 @@ class _ConnectTimer:
 
 
 class ProbeRunner:
-    """Sends probes with the given client and reports them to metrics and traces."""
+    """Sends probes and reports them to metrics and traces.
+
+    `client` is one client for every provider, or a `ProviderClients` (the
+    daemon's: a connection pool per provider).
+    """
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | ProviderClients,
         *,
         metrics: ProbeMetrics | None = None,
         tracer: Tracer | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._client = client
+        self._client_for: Callable[[str], httpx.AsyncClient] = (
+            (lambda _provider: client) if isinstance(client, httpx.AsyncClient) else client
+        )
         self._metrics = metrics
         self._tracer = tracer or trace.NoOpTracer()
         self._clock = clock
@@ -91,7 +98,7 @@ class ProbeRunner:
         )
 
     async def _answer(self, target: ProbeTarget, timer: _ConnectTimer) -> TierAnswer:
-        client = _TracedClient(self._client, timer)
+        client = _TracedClient(self._client_for(target.endpoint.provider), timer)
         try:
             async with asyncio.timeout(target.timeout_s):
                 return await PROBES[target.tier](client, target, self._clock)
