@@ -6,10 +6,13 @@ leases split the work) probes every route's completion tier and every
 provider's liveness tier at `--interval`. Printed: schedule lag p50/p99
 (planned, jittered start vs actual start, from the daemons' own
 `routeguard_probe_schedule_lag_seconds`), probes/s, and each daemon's probes/s,
-CPU % of one core and RSS. Loopback only; everything stops by itself.
+CPU % of one core and RSS, and what one whole /metrics scrape costs it (size,
+time, CPU). The figures are read with `/metrics?name[]=`, which costs nearly
+nothing; `--scrape-every S` adds whole scrapes as Prometheus would make them.
+Loopback only; everything stops by itself.
 
     .venv/bin/python bench/probes.py [--duration 120] [--providers 50] [--models 20]
-        [--interval 10] [--replicas 1]
+        [--interval 10] [--replicas 1] [--scrape-every 0] [--warmup 15]
     .venv/bin/python bench/probes.py --providers 100 --models 100 --interval 30   # 10,000 routes
 """
 
@@ -33,6 +36,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 KEY = "sk-bench-probes"
 WARMUP_S = 15
+MEASURED = ("routeguard_probe_schedule_lag_seconds_bucket", "routeguard_probes_total")
+"""What the figures are read from (`/metrics?name[]=`: no Redis read, a few lines)."""
 
 
 def free_ports(n: int) -> list[int]:
@@ -156,10 +161,10 @@ class Daemon:
         )
         self.rss: list[float] = []
 
-    def scrape_timed(self) -> Scrape:
-        """A scrape of /metrics, with what it cost the daemon."""
+    def scrape_timed(self, names: tuple[str, ...] = ()) -> Scrape:
+        """A scrape of /metrics (of the samples `names` only, if any), with what it cost."""
         cpu0, t0 = cpu_seconds(self.proc.pid), time.monotonic()
-        answer = httpx.get(self.base + "/metrics", timeout=120)
+        answer = httpx.get(self.base + "/metrics", params={"name[]": names}, timeout=120)
         t1, cpu1 = time.monotonic(), cpu_seconds(self.proc.pid)
         if answer.status_code != 200:
             sys.exit(
@@ -193,18 +198,24 @@ def drop_keys(url: str, prefix: str) -> None:
         client.delete(key)
 
 
-def measure(daemons: list[Daemon], duration_s: float) -> None:
-    """Scrape every daemon, wait `duration_s` sampling RSS, scrape again; print the figures.
-    The daemons' CPU is read between the scrapes, so a scrape's own cost is left out of it
-    (and printed on its own line)."""
-    firsts = [d.scrape_timed() for d in daemons]
+def measure(daemons: list[Daemon], duration_s: float, scrape_every_s: float) -> None:
+    """Read every daemon's lag and probe counts, wait `duration_s` sampling RSS (and
+    scraping /metrics whole every `scrape_every_s`, as Prometheus would), read them again;
+    print the figures, and what one whole scrape costs a daemon."""
+    firsts = [d.scrape_timed(MEASURED) for d in daemons]
     cpu0, t0 = [cpu_seconds(d.proc.pid) for d in daemons], time.monotonic()
+    next_scrape = t0 + scrape_every_s if scrape_every_s else float("inf")
     while time.monotonic() - t0 < duration_s:
-        time.sleep(5)
+        time.sleep(min(5, max(0.0, next_scrape - time.monotonic())))
+        if time.monotonic() >= next_scrape:
+            next_scrape += scrape_every_s
+            for d in daemons:
+                d.scrape_timed()
         for d in daemons:
             d.rss.append(rss_mib(d.proc.pid))
     cpu1, elapsed = [cpu_seconds(d.proc.pid) for d in daemons], time.monotonic() - t0
-    lasts = [d.scrape_timed() for d in daemons]
+    lasts = [d.scrape_timed(MEASURED) for d in daemons]
+    whole = [d.scrape_timed() for d in daemons]
     before = summed([lag_buckets(f.metrics) for f in firsts])
     after = summed([lag_buckets(f.metrics) for f in lasts])
     rates = [
@@ -219,7 +230,7 @@ def measure(daemons: list[Daemon], duration_s: float) -> None:
             f"  {d.name}: {rates[i]:.1f} probes/s, CPU {100 * (cpu1[i] - cpu0[i]) / elapsed:.1f} %"
             f" of one core, RSS {max(d.rss):.0f} MiB max, {d.rss[-1]:.0f} MiB at the end"
         )
-        scrape = lasts[i]
+        scrape = whole[i]
         print(
             f"    a /metrics scrape: {scrape.size / 1e6:.1f} MB in {scrape.took_s:.2f} s,"
             f" {scrape.cpu_s:.2f} CPU-s of the daemon"
@@ -242,6 +253,12 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=10, help="probe interval, seconds")
     parser.add_argument("--replicas", type=int, default=1, help="daemons sharing the probes")
     parser.add_argument("--warmup", type=float, default=WARMUP_S, help="seconds before measuring")
+    parser.add_argument(
+        "--scrape-every",
+        type=float,
+        default=0,
+        help="scrape /metrics whole every this many seconds while measuring (0: never)",
+    )
     args = parser.parse_args()
     url, prefix = redis_url(), f"rgbench-probes-{uuid.uuid4().hex[:8]}"
     routeguard = str(Path(sys.executable).parent / "routeguard")
@@ -272,11 +289,12 @@ def main() -> None:
             routes, jobs = args.providers * args.models, args.providers * (args.models + 1)
             print(
                 f"probe benchmark: {routes} routes ({jobs} jobs, {jobs / args.interval:.1f} planned"
-                f" probes/s) at {args.interval:g} s, {args.replicas} daemon(s),"
+                f" probes/s) at {args.interval:g} s, {args.replicas} daemon(s), whole scrapes"
+                f" {f'every {args.scrape_every:g} s' if args.scrape_every else 'none'},"
                 f" {args.duration:.0f} s measured after {args.warmup:.0f} s warm-up"
             )
             time.sleep(args.warmup)
-            measure(daemons, args.duration)
+            measure(daemons, args.duration, args.scrape_every)
         finally:
             stop([d.proc for d in daemons] + [sim])
             drop_keys(url, prefix)

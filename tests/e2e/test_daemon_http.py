@@ -74,6 +74,31 @@ async def test_metrics_expose_the_contract_series_with_provider_and_model_labels
     assert refused and all(s.labels["provider"] == "dead" for s in refused)
 
 
+async def test_metrics_asked_by_name_give_those_families_only_without_reading_redis(
+    redis_url: str, keys: Keys, redis_client: Redis
+) -> None:
+    async with running_daemon(catalog_from(DEAD), redis_url, keys) as daemon:
+        wanted = ["routeguard_probe_schedule_lag_seconds_bucket", "routeguard_probes_total"]
+        texts: list[str] = []
+
+        async def scraped() -> bool:
+            async with httpx.AsyncClient() as client:
+                answer = await client.get(daemon.http_url + "/metrics", params={"name[]": wanted})
+            assert answer.status_code == 200
+            texts.append(answer.text)
+            return any(
+                s.labels.get("outcome") == "connect_error" and s.value > 0
+                for f in text_string_to_metric_families(answer.text)
+                for s in f.samples
+            )
+
+        await eventually(scraped, timeout_s=15, what="a refused probe counted")
+        store_up = daemon.registry.get_sample_value("routeguard_store_up")
+    names = {f.name for f in text_string_to_metric_families(texts[-1])}
+    assert names == {"routeguard_probe_schedule_lag_seconds", "routeguard_probes"}
+    assert store_up == 0  # set to 1 by a scrape that read Redis: none did
+
+
 @pytest.mark.parametrize(
     ("headers", "body", "status", "message"),
     [

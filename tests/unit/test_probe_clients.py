@@ -22,4 +22,3 @@ async def test_closing_closes_every_client_and_starts_over() -> None:
     assert len(clients) == 0
     assert not clients("a").is_closed  # a later probe gets a fresh one
     await clients.aclose()
-
