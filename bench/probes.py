@@ -36,8 +36,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 KEY = "sk-bench-probes"
 WARMUP_S = 15
-MEASURED = ("routeguard_probe_schedule_lag_seconds_bucket", "routeguard_probes_total")
-"""What the figures are read from (`/metrics?name[]=`: no Redis read, a few lines)."""
+LAG = ("routeguard_probe_schedule_lag_seconds_bucket",)
+PROBES = ("routeguard_probes_total",)
+"""What the figures are read from (`/metrics?name[]=`: no Redis read). The probe counts
+(a series per route and outcome) are read a few seconds away from the lag's window, so
+the time their reading takes never shows as lag."""
+SETTLE_S = 3.0
 
 
 def free_ports(n: int) -> list[int]:
@@ -202,7 +206,9 @@ def measure(daemons: list[Daemon], duration_s: float, scrape_every_s: float) -> 
     """Read every daemon's lag and probe counts, wait `duration_s` sampling RSS (and
     scraping /metrics whole every `scrape_every_s`, as Prometheus would), read them again;
     print the figures, and what one whole scrape costs a daemon."""
-    firsts = [d.scrape_timed(MEASURED) for d in daemons]
+    counted = [d.scrape_timed(PROBES) for d in daemons]
+    time.sleep(SETTLE_S)
+    firsts = [d.scrape_timed(LAG) for d in daemons]
     cpu0, t0 = [cpu_seconds(d.proc.pid) for d in daemons], time.monotonic()
     next_scrape = t0 + scrape_every_s if scrape_every_s else float("inf")
     while time.monotonic() - t0 < duration_s:
@@ -214,13 +220,15 @@ def measure(daemons: list[Daemon], duration_s: float, scrape_every_s: float) -> 
         for d in daemons:
             d.rss.append(rss_mib(d.proc.pid))
     cpu1, elapsed = [cpu_seconds(d.proc.pid) for d in daemons], time.monotonic() - t0
-    lasts = [d.scrape_timed(MEASURED) for d in daemons]
+    lasts = [d.scrape_timed(LAG) for d in daemons]
+    recounted = [d.scrape_timed(PROBES) for d in daemons]
+    time.sleep(SETTLE_S)
     whole = [d.scrape_timed() for d in daemons]
     before = summed([lag_buckets(f.metrics) for f in firsts])
     after = summed([lag_buckets(f.metrics) for f in lasts])
     rates = [
         (probes_total(b.metrics) - probes_total(a.metrics)) / (b.at - a.at)
-        for a, b in zip(firsts, lasts, strict=True)
+        for a, b in zip(counted, recounted, strict=True)
     ]
     print(f"  schedule lag p50:   {quantile(before, after, 0.50)}")
     print(f"  schedule lag p99:   {quantile(before, after, 0.99)}")

@@ -18,7 +18,7 @@ from routeguard.breaker import BreakerStore, RouteStatus
 from routeguard.breaker.store import RECORD_AND_RUN_READ
 from routeguard.client.catchup import full_read, read_changes
 
-SWEEP_ROUTES_PER_S = 1_000
+SWEEP_ROUTES_PER_S = 500
 """Routes re-read each second for their run of failures: every route each second up
 to this many, a full sweep every `routes / SWEEP_ROUTES_PER_S` seconds beyond."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -71,10 +70,6 @@ async def serve(daemon: Daemon) -> None:
     except BaseException:  # e.g. the HTTP port is taken: undo what did start, then say why
         await daemon.stop()
         raise
-    # What start-up built (catalog, schedule, every metric series) lives as long as the
-    # process: out of the collector's sight, whose full passes over it at 10,000 routes
-    # held every probe back for as long (bench/probes.py, docs/operations.md).
-    gc.freeze()
     try:
         await stop.wait()
         log.info("stopping")
