@@ -15,10 +15,13 @@ One run prints, on loopback, bounded, stopping by itself:
     route's keys after some transitions);
 (d) transition -> the last of the 64 views showing it, p50/p99 (routes forced
     with BreakerStore.force);
-(e) the daemon's probe engine: bench/probes.py.
+(e) the daemon's probe engine at 10,000 routes (100 providers x 100 models of the
+    simulator, a 30 s interval): bench/probes.py, run as a process of its own on the
+    machine's Redis (ROUTEGUARD_TEST_REDIS_URL), for `--probes-s` seconds (0: skip).
 
     .venv/bin/python bench/scale.py [--calls 200000] [--views 64] [--procs 4]
                                     [--idle-s 10] [--transitions 40] [--redis-url URL]
+                                    [--probes-s 60]
 
 With --redis-url the run uses that Redis under a key prefix of its own (its
 counts then include whatever else the server does) and deletes its keys at the end.
@@ -45,6 +48,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -504,6 +508,22 @@ async def section_memory(url: str) -> None:
     )
 
 
+# -- (e) the probe engine ----------------------------------------------------------------
+
+
+def section_probes(duration_s: float) -> None:
+    print("\n(e) the daemon's probe engine, 10,000 routes at a 30 s interval (bench/probes.py)")
+    if duration_s <= 0:
+        print("    skipped (--probes-s 0)")
+        return
+    script = Path(__file__).with_name("probes.py")
+    command = [sys.executable, str(script), "--providers", "100", "--models", "100"]
+    command += ["--interval", "30", "--duration", f"{duration_s:g}", "--warmup", "40"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 600)
+    for line in (done.stdout + done.stderr).splitlines():
+        print(f"    {line}")
+
+
 # -- main --------------------------------------------------------------------------------
 
 
@@ -519,7 +539,7 @@ async def run(url: str, args: argparse.Namespace) -> None:
     await section_latency(url, args.calls, args.litellm_calls)
     await section_memory(url)
     await section_fleet(url, args)
-    print("\n(e) probe engine: see bench/probes.py")
+    section_probes(args.probes_s)
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
@@ -532,6 +552,9 @@ def main() -> None:
     parser.add_argument("--idle-s", type=float, default=10.0)
     parser.add_argument("--transitions", type=int, default=40)
     parser.add_argument("--redis-url", default=None, help="default: a private redis-server")
+    parser.add_argument(
+        "--probes-s", type=float, default=60, help="seconds of bench/probes.py at 10,000 routes"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     if args.redis_url:
