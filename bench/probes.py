@@ -239,9 +239,10 @@ def measure(daemons: list[Daemon], duration_s: float, scrape_every_s: float) -> 
             f" of one core, RSS {max(d.rss):.0f} MiB max, {d.rss[-1]:.0f} MiB at the end"
         )
         scrape = whole[i]
+        states = len(scrape.metrics.get("routeguard_route_up", []))
         print(
             f"    a /metrics scrape: {scrape.size / 1e6:.1f} MB in {scrape.took_s:.2f} s,"
-            f" {scrape.cpu_s:.2f} CPU-s of the daemon"
+            f" {scrape.cpu_s:.2f} CPU-s of the daemon, the state of {states} routes"
         )
 
 

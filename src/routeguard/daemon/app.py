@@ -74,6 +74,9 @@ class Daemon:
         self.catalog = catalog
         self.options = options or DaemonOptions()
         self.registry = CollectorRegistry()
+        # The families with a series per route are written by /metrics itself, fast
+        # (routeguard/series.py), not through the registry.
+        self.probe_metrics = ProbeMetrics()
         self._redis_url = redis_url
         self._redis: Redis | None = None
         self._http: httpx.AsyncClient | None = None  # the notifier's
@@ -103,7 +106,7 @@ class Daemon:
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(120.0), limits=httpx.Limits(max_connections=200)
         )
-        probe_metrics = ProbeMetrics(self.registry)
+        probe_metrics = self.probe_metrics
         probe_metrics.initialise(self.catalog)
         runner = ProbeRunner(self._probe_http, metrics=probe_metrics, tracer=opts.tracer)
         probe_log = ProbeLog(self._redis, keys)
@@ -156,7 +159,6 @@ class Daemon:
     async def _serve(self) -> None:
         assert self.store is not None and self._redis is not None and self._scheduler is not None
         collector = BreakerCollector(self.catalog)
-        self.registry.register(collector)
         scheduler = self._scheduler
         self._watch = WatchHub(
             self._redis,
@@ -171,6 +173,7 @@ class Daemon:
             redis=self._redis,
             registry=self.registry,
             collector=collector,
+            probe_metrics=self.probe_metrics,
             admin_token=self.options.admin_token,
             scheduler_running=lambda: scheduler.running,
             notifier=self.notifier,

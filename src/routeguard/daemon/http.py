@@ -36,6 +36,7 @@ from routeguard.daemon.status_page import StatusPage
 from routeguard.daemon.watch import WatchHub, serve
 from routeguard.errors import RouteError, RouteguardError, StateError, StoreUnavailable
 from routeguard.notify.dispatcher import Dispatcher
+from routeguard.probes import ProbeMetrics
 from routeguard.routes import parse_route_id
 from routeguard.status_view import event_record, route_record
 
@@ -59,6 +60,7 @@ class HttpContext:
     redis: Redis
     registry: CollectorRegistry
     collector: BreakerCollector
+    probe_metrics: ProbeMetrics
     admin_token: str | None
     scheduler_running: Callable[[], bool]
     scrape_store_up: Gauge
@@ -149,36 +151,47 @@ def _watch_handler(ctx: HttpContext) -> Handler:
 async def metrics(ctx: HttpContext, request: web.Request) -> web.Response:
     """The exposition; without Redis the process metrics still answer, route gauges do not.
 
-    It is written in a thread: at 10,000 routes it is some 340,000 lines, which on the
-    event loop would hold every probe back for as long. `?name[]=…` (as prometheus_client's
-    own handler; sample names: `…_bucket` of a histogram) asks for those samples only,
-    without reading Redis: the breaker's families are read from Redis at scrape time and
-    come with the whole exposition only.
+    It is written in a thread, so probes go on meanwhile; the families with a series per
+    route write themselves (routeguard/series.py: 36 MB at 10,000 routes). `?name[]=…`
+    (sample names, as prometheus_client's own handler takes them: `…_bucket` of a
+    histogram) asks for those families only, without reading Redis: the breaker's
+    families are read from Redis at scrape time and come with the whole exposition only.
     """
-    wanted = request.query.getall("name[]", [])
+    wanted = frozenset(request.query.getall("name[]", []))
     if wanted:
-        restricted = ctx.registry.restricted_registry(wanted)
-        body = await asyncio.to_thread(generate_latest, restricted)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-    await _read_breaker_families(ctx)
-    body = await asyncio.to_thread(generate_latest, ctx.registry)
+        body = await asyncio.to_thread(_exposition, ctx, None, wanted)
+    else:
+        snapshot = await _read_breaker_families(ctx)
+        body = await asyncio.to_thread(_exposition, ctx, snapshot, None)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-async def _read_breaker_families(ctx: HttpContext) -> None:
-    """The collector's snapshot from Redis, within SCRAPE_DEADLINE_S; empty without Redis."""
+def _exposition(
+    ctx: HttpContext, snapshot: BreakerSnapshot | None, wanted: frozenset[str] | None
+) -> bytes:
+    registry = ctx.registry if wanted is None else ctx.registry.restricted_registry(wanted)
+    out = [generate_latest(registry).decode()]
+    ctx.probe_metrics.write_text(out, wanted)
+    if snapshot is not None:
+        ctx.collector.write_text(out, snapshot)
+    return "".join(out).encode()
+
+
+async def _read_breaker_families(ctx: HttpContext) -> BreakerSnapshot:
+    """The breaker's states and transition counts from Redis, within SCRAPE_DEADLINE_S;
+    an empty snapshot without Redis (unknown, not a stale "closed")."""
     try:
         async with asyncio.timeout(SCRAPE_DEADLINE_S):
             _, statuses = await ctx.store.records()  # the state is all the gauges need
             counts = await ctx.store.transition_counts()
             if ctx.notifier is not None:
                 await ctx.notifier.refresh_metrics()
-        ctx.collector.snapshot = BreakerSnapshot(statuses, counts)
-        ctx.scrape_store_up.set(1)
     except (StoreUnavailable, RedisError, OSError, TimeoutError) as exc:
-        ctx.collector.snapshot = BreakerSnapshot([], {})  # unknown, not a stale "closed"
         ctx.scrape_store_up.set(0)
         log.debug("scrape without Redis: %s", exc)
+        return BreakerSnapshot([], {})
+    ctx.scrape_store_up.set(1)
+    return BreakerSnapshot(statuses, counts)
 
 
 async def healthz(ctx: HttpContext, request: web.Request) -> web.Response:

@@ -19,6 +19,8 @@ from prometheus_client.registry import Collector
 from routeguard import metric_names as names
 from routeguard.breaker.types import BreakerState, RouteStatus
 from routeguard.config import Catalog
+from routeguard.metric_names import ROUTE_LABELS
+from routeguard.series import escape, label_text, number
 
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 AUTOMATIC_TRANSITIONS = (
@@ -53,6 +55,11 @@ class WatchMetrics:
         self.dropped = names.counter(names.WATCHERS_DROPPED, registry)
 
 
+def _header(out: list[str], metric: names.Metric) -> None:
+    name = metric.name + ("_total" if metric.kind == "counter" else "")
+    out.append(f"# HELP {name} {metric.help}\n# TYPE {name} {metric.kind}\n")
+
+
 def _gauge(metric: names.Metric) -> GaugeMetricFamily:
     return GaugeMetricFamily(metric.name, metric.help, labels=list(metric.labels))
 
@@ -71,6 +78,63 @@ class BreakerCollector(Collector):
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
         self.snapshot = BreakerSnapshot()
+        self._route_labels = {
+            route.id: label_text(ROUTE_LABELS, (route.provider, route.model))
+            for route in catalog.routes.values()
+        }
+
+    def write_text(self, out: list[str], snapshot: BreakerSnapshot) -> None:
+        """The families of `snapshot` in the text format (what `collect` gives, written fast:
+        each route's label text is made once)."""
+        labels = self._route_labels
+        _header(out, names.ROUTE_STATE)
+        for status in snapshot.statuses:
+            for state in BreakerState:
+                value = "1.0" if state == status.state else "0.0"
+                out.append(
+                    f'{names.ROUTE_STATE.name}{{{labels[status.route]},{names.STATE}="{state.value}"}} {value}\n'
+                )
+        _header(out, names.ROUTE_UP)
+        for status in snapshot.statuses:
+            up = "1.0" if status.state.admits_traffic else "0.0"
+            out.append(f"{names.ROUTE_UP.name}{{{labels[status.route]}}} {up}\n")
+        self._write_transitions(out, snapshot)
+        self._write_objectives(out)
+        _header(out, names.MODEL_ROUTE_INFO)
+        for public, route_ids in self._catalog.models.items():
+            model = escape(public)
+            for route_id in route_ids:
+                out.append(
+                    f'{names.MODEL_ROUTE_INFO.name}{{{names.PUBLIC_MODEL}="{model}",{labels[route_id]}}} 1.0\n'
+                )
+
+    def _write_transitions(self, out: list[str], snapshot: BreakerSnapshot) -> None:
+        moved = names.BREAKER_TRANSITIONS
+        _header(out, moved)
+        name = moved.name + "_total"
+        for route_id, label in self._route_labels.items():
+            counted = snapshot.transition_counts.get(route_id, {})
+            moves = dict.fromkeys(AUTOMATIC_TRANSITIONS, 0) | dict(counted)
+            for (from_state, to_state), count in sorted(moves.items()):
+                out.append(
+                    f'{name}{{{label},{names.FROM_STATE}="{from_state}",{names.TO_STATE}="{to_state}"}} {number(count)}\n'
+                )
+
+    def _write_objectives(self, out: list[str]) -> None:
+        objective, threshold = names.SLO_OBJECTIVE, names.SLO_TTFT_THRESHOLD
+        _header(out, objective)
+        for route in self._catalog.routes.values():
+            label = self._route_labels[route.id]
+            out.append(
+                f'{objective.name}{{{label},{names.SLO}="availability"}} {number(route.slo.availability)}\n'
+            )
+            out.append(
+                f'{objective.name}{{{label},{names.SLO}="ttft"}} {number(TTFT_OBJECTIVE_RATIO)}\n'
+            )
+        _header(out, threshold)
+        for route in self._catalog.routes.values():
+            label = self._route_labels[route.id]
+            out.append(f"{threshold.name}{{{label}}} {number(route.slo.ttft_p95_s)}\n")
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         yield from self._state_families()

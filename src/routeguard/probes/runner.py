@@ -117,14 +117,14 @@ class ProbeRunner:
         t = result.target
         model = t.model or PROVIDER_LEVEL
         provider = t.endpoint.provider
-        self._metrics.probes.labels(provider, model, t.tier.value, result.outcome.value).inc()
-        self._metrics.duration.labels(provider, model, t.tier.value).observe(result.duration_s)
+        self._metrics.probes.inc((provider, model, t.tier.value, result.outcome.value))
+        self._metrics.duration.observe((provider, model, t.tier.value), result.duration_s)
         if result.ttft_s is not None:
-            self._metrics.ttft.labels(provider, model).observe(result.ttft_s)
+            self._metrics.ttft.observe((provider, model), result.ttft_s)
         c = result.classified
         for direction, tokens in (("input", c.input_tokens), ("output", c.output_tokens)):
             if tokens:
-                self._metrics.tokens.labels(provider, model, direction).inc(tokens)
+                self._metrics.tokens.inc((provider, model, direction), tokens)
 
 
 class _TracedClient:
