@@ -47,19 +47,17 @@ class ProbeLog:
         self._buckets = ProbeBuckets(redis, keys)
 
     async def record(self, job: ProbeJob, result: ProbeResult) -> None:
-        """Store the last probe; count a route tier's probe in its route's buckets.
+        """Store the last probe; count a route tier's probe in its route's buckets (one
+        script call for both).
 
         Only outcomes that count for the SLA enter availability (docs/slo.md); a TTFT
         counts whenever the probe measured one. Liveness probes a provider, not a
         route: it is kept as a last probe only.
         """
-        await cast(
-            "Awaitable[Any]",
-            self._redis.hset(
-                self._keys.last_probes, job.key, json.dumps(last_probe_record(result))
-            ),
-        )
+        record = json.dumps(last_probe_record(result))
         if not job.tier.per_route:
+            hset = self._redis.hset(self._keys.last_probes, job.key, record)
+            await cast("Awaitable[Any]", hset)
             return
         outcome = result.outcome
         counted = outcome.counts_for_sla
@@ -70,4 +68,5 @@ class ProbeLog:
             bad=counted and outcome.counts_against_sla,
             ttft_s=result.ttft_s,
             at_ms=at_ms,
+            last_probe=(job.key, record),
         )

@@ -63,12 +63,25 @@ class ProbeBuckets:
         await self._windows(keys=[self._keys.probe_buckets(route)], args=args, client=pipe)
 
     async def count(
-        self, route: str, *, good: bool, bad: bool, ttft_s: float | None, at_ms: int | None = None
+        self,
+        route: str,
+        *,
+        good: bool,
+        bad: bool,
+        ttft_s: float | None,
+        at_ms: int | None = None,
+        last_probe: tuple[str, str] | None = None,
     ) -> None:
-        """Count one probe of `route`; `at_ms` (tests) instead of the Redis clock."""
+        """Count one probe of `route`; `at_ms` (tests) instead of the Redis clock;
+        `last_probe` (field, record) is set in the last-probes hash in the same call."""
         ttft_bin = -1 if ttft_s is None else histogram.bin_of(ttft_s)
-        args = [int(good), int(bad), ttft_bin, "" if at_ms is None else at_ms, BUCKETS_ARG, TTL_MS]
-        await self._script(keys=[self._keys.probe_buckets(route)], args=args)
+        keys = [self._keys.probe_buckets(route)]
+        args: list[int | str] = [int(good), int(bad), ttft_bin, "" if at_ms is None else at_ms]
+        args += [BUCKETS_ARG, TTL_MS]
+        if last_probe is not None:
+            keys.append(self._keys.last_probes)
+            args += list(last_probe)
+        await self._script(keys=keys, args=args)
 
 
 @dataclass

@@ -6,6 +6,8 @@
 -- ARGV[1] good (0|1)  ARGV[2] bad (0|1)  ARGV[3] TTFT bin (-1: no TTFT)
 -- ARGV[4] the time in ms ('' = Redis TIME)
 -- ARGV[5] 'kind:size_ms:keep,...' (BUCKETS in buckets.py)  ARGV[6] TTL of the hash (ms)
+-- KEYS[2], ARGV[7], ARGV[8] (optional): the last-probes hash, the job's field and its
+-- record, set in the same call (one round trip a probe for both).
 local K = KEYS[1]
 local GOOD, BAD, BIN = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
@@ -44,4 +46,5 @@ if fresh then
   if #stale > 0 then redis.call('HDEL', K, unpack(stale)) end
 end
 redis.call('PEXPIRE', K, ARGV[6])
+if KEYS[2] then redis.call('HSET', KEYS[2], ARGV[7], ARGV[8]) end
 return 0
