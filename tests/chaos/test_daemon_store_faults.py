@@ -81,6 +81,9 @@ async def test_a_frozen_redis_gets_503_within_2_s_on_every_read_path(
             assert seconds <= BOUND_S, (path, seconds)
         assert metrics.status_code == 200
         assert "routeguard_store_up 0.0" in metrics.text
+        # Unknown, not zero: counters back at 0 would read as a reset, then a jump.
+        assert "routeguard_breaker_transitions_total{" not in metrics.text
+        assert "routeguard_route_state{" not in metrics.text
 
         async def ready() -> bool:
             return (await client.get(daemon.http_url + "/readyz")).status_code == 200
@@ -88,6 +91,7 @@ async def test_a_frozen_redis_gets_503_within_2_s_on_every_read_path(
         await eventually(ready, timeout_s=10, what="/readyz green again")
         after = await client.get(daemon.http_url + "/metrics")
         assert "routeguard_store_up 1.0" in after.text
+        assert "routeguard_breaker_transitions_total{" in after.text
 
 
 async def test_redis_killed_for_5_s_is_a_few_warning_lines_and_no_traceback(

@@ -94,3 +94,15 @@ def test_the_breaker_families_write_what_the_collector_gives() -> None:
     assert fast == reference
     assert kinds == reference_kinds
     assert ("routeguard_route_up", (("model", "gpt-4o-mini"), ("provider", "openai")), 0.0) in fast
+
+
+def test_an_unread_snapshot_writes_no_state_and_no_transition_count() -> None:
+    collector = BreakerCollector(parse_catalog(CATALOG, "test.yaml"))
+    out: list[str] = []
+    collector.write_text(out, BreakerSnapshot(read=False))
+    names = {name for name, _, _ in parsed("".join(out))[0]}
+    assert names == {
+        "routeguard_slo_objective_ratio",
+        "routeguard_slo_ttft_threshold_seconds",
+        "routeguard_model_route_info",
+    }

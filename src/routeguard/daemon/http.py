@@ -189,7 +189,7 @@ async def _read_breaker_families(ctx: HttpContext) -> BreakerSnapshot:
     except (StoreUnavailable, RedisError, OSError, TimeoutError) as exc:
         ctx.scrape_store_up.set(0)
         log.debug("scrape without Redis: %s", exc)
-        return BreakerSnapshot([], {})
+        return BreakerSnapshot(read=False)
     ctx.scrape_store_up.set(1)
     return BreakerSnapshot(statuses, counts)
 

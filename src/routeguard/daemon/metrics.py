@@ -66,10 +66,13 @@ def _gauge(metric: names.Metric) -> GaugeMetricFamily:
 
 @dataclass
 class BreakerSnapshot:
-    """What a scrape reads from Redis before the collector runs."""
+    """What a scrape reads from Redis before the collector runs. Unread (Redis did not
+    answer), it has no state and no transition count: unknown, never a stale "closed" or
+    counters gone back to 0 (which Prometheus would take for a reset, then a jump)."""
 
     statuses: Sequence[RouteStatus] = ()
     transition_counts: Mapping[str, Mapping[tuple[str, str], int]] = field(default_factory=dict)
+    read: bool = True
 
 
 class BreakerCollector(Collector):
@@ -112,7 +115,7 @@ class BreakerCollector(Collector):
         moved = names.BREAKER_TRANSITIONS
         _header(out, moved)
         name = moved.name + "_total"
-        for route_id, label in self._route_labels.items():
+        for route_id, label in self._route_labels.items() if snapshot.read else ():
             counted = snapshot.transition_counts.get(route_id, {})
             moves = dict.fromkeys(AUTOMATIC_TRANSITIONS, 0) | dict(counted)
             for (from_state, to_state), count in sorted(moves.items()):
@@ -166,7 +169,8 @@ class BreakerCollector(Collector):
     def _transitions(self) -> CounterMetricFamily:
         moved = names.BREAKER_TRANSITIONS
         family = CounterMetricFamily(moved.name, moved.help, labels=list(moved.labels))
-        for route_id, route in self._catalog.routes.items():
+        routes = self._catalog.routes.items() if self.snapshot.read else ()
+        for route_id, route in routes:
             counted = self.snapshot.transition_counts.get(route_id, {})
             moves = dict.fromkeys(AUTOMATIC_TRANSITIONS, 0) | dict(counted)
             for (from_state, to_state), count in sorted(moves.items()):
