@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 
-from e2e.daemon_helpers import catalog_from, running_daemon
+from e2e.daemon_helpers import UNREACHABLE_PAIR, catalog_from, running_daemon
 
 from routeguard.breaker import BreakerState, Keys, Transition
 from routeguard.daemon.app import Daemon
@@ -18,14 +18,6 @@ KEY = "sk-sim-browser-0001"
 FAST = """
 probes: {interval_s: 0.5, suspect_interval_s: 0.2, timeout_s: 1.0}
 breaker: {open_s: 1.0, open_max_s: 4}
-"""
-UNREACHABLE = """
-providers:
-  a: {flavour: openai, base_url: "http://127.0.0.1:1/v1", api_key_env: null}
-  b: {flavour: openai, base_url: "http://127.0.0.1:1/v1", api_key_env: null}
-probes: {interval_s: 3600}
-models:
-  chat: [a/m, b/m]
 """
 
 
@@ -94,7 +86,7 @@ def unreachable(services: ServiceLoop, redis_url: str, keys: Keys) -> Iterator[S
 
     async def start() -> Stack:
         daemon = await exits.enter_async_context(
-            running_daemon(catalog_from(UNREACHABLE), redis_url, keys)
+            running_daemon(catalog_from(UNREACHABLE_PAIR), redis_url, keys)
         )
         return Stack(daemon, None, services)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import subscribed
-from ha.topology import RedisProcess, free_port, require_binaries
+from ha.topology import RedisProcess, own_redis
 from redis.asyncio import Redis
 
 from routeguard.breaker import Keys
@@ -16,14 +16,8 @@ from routeguard.breaker import Keys
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[RedisProcess]:
     """A redis-server of this test's own on a free loopback port; stopped whatever happens."""
-    server, _ = require_binaries()
-    process = RedisProcess(server, free_port(), tmp_path / "redis")
-    process.start()
-    try:
-        process.wait_ready()
+    with own_redis(tmp_path / "redis") as process:
         yield process
-    finally:
-        process.stop()
 
 
 def url_of(process: RedisProcess) -> str:

@@ -12,6 +12,16 @@ from routeguard.config import Catalog, parse_catalog
 from routeguard.daemon.app import Daemon, DaemonOptions
 
 ADMIN_TOKEN = "test-admin-token-7c1f"
+UNREACHABLE_PAIR = """
+providers:
+  a: {flavour: openai, base_url: "http://127.0.0.1:1/v1", api_key_env: null}
+  b: {flavour: openai, base_url: "http://127.0.0.1:1/v1", api_key_env: null}
+probes: {interval_s: 3600}
+models:
+  chat: [a/m, b/m]
+"""
+"""Two providers nobody listens for, probed once an hour: routes that only move when a
+test forces them."""
 HTTP_POLL_S = 0.05  # a poll through get_json() builds an HTTP client: ~30 ms of CPU each
 
 

@@ -22,19 +22,12 @@ from redis.asyncio import Redis
 from routeguard.breaker import Keys
 from routeguard.daemon.app import Daemon
 
-from .daemon_helpers import ADMIN_TOKEN, catalog_from, running_daemon
+from .daemon_helpers import ADMIN_TOKEN, UNREACHABLE_PAIR, catalog_from, running_daemon
 from .sse_client import Feed, Frame, watching
 
 pytestmark = pytest.mark.redis
 
-CATALOG = """
-providers:
-  a: {flavour: openai, base_url: "http://127.0.0.1:1/v1", api_key_env: null}
-  b: {flavour: openai, base_url: "http://127.0.0.1:1/v1", api_key_env: null}
-probes: {interval_s: 3600}
-models:
-  chat: [a/m, b/m]
-"""
+CATALOG = UNREACHABLE_PAIR
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 WATCH = "/v1/routes/watch"
 

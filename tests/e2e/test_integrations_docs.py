@@ -13,18 +13,11 @@ from conftest import eventually
 
 from routeguard.breaker import Keys
 
-from .daemon_helpers import catalog_from, running_daemon
+from .daemon_helpers import UNREACHABLE_PAIR, catalog_from, running_daemon
 
 pytestmark = pytest.mark.redis
 DOC = Path(__file__).resolve().parents[2] / "docs" / "integrations.md"
-CATALOG = """
-providers:
-  a: {flavour: openai, base_url: "http://127.0.0.1:1/v1", api_key_env: null}
-  b: {flavour: openai, base_url: "http://127.0.0.1:1/v1", api_key_env: null}
-probes: {interval_s: 3600}
-models:
-  chat: [a/m, b/m]
-"""
+CATALOG = UNREACHABLE_PAIR
 
 
 def documented_consumer() -> str:

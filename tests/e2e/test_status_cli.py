@@ -19,18 +19,10 @@ from conftest import eventually
 from routeguard.breaker import Keys
 from routeguard.daemon.app import Daemon
 
-from .daemon_helpers import catalog_from, get_json, running_daemon
+from .daemon_helpers import UNREACHABLE_PAIR, catalog_from, get_json, running_daemon
 
 pytestmark = pytest.mark.redis
-CATALOG = """
-providers:
-  a: {flavour: openai, base_url: "http://127.0.0.1:1/v1", api_key_env: null}
-  b: {flavour: openai, base_url: "http://127.0.0.1:1/v1", api_key_env: null}
-probes: {interval_s: 3600}
-models:
-  chat: [a/m, b/m]
-  solo: [b/m]
-"""
+CATALOG = UNREACHABLE_PAIR + "  solo: [b/m]\n"
 STABLE = ("route", "provider", "model", "state", "reason", "detail", "since", "version")
 STABLE += ("open_until", "trips", "outage_since", "models")
 

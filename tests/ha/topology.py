@@ -14,6 +14,8 @@ import shutil
 import signal
 import socket
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,6 +133,19 @@ sentinel failover-timeout {service} 6000
 sentinel parallel-syncs {service} 1
 """
 FAST_SYNC = ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"]
+
+
+@contextmanager
+def own_redis(workdir: Path) -> Iterator[RedisProcess]:
+    """A redis-server of the caller's own on a free loopback port; stopped whatever happens."""
+    server, _ = require_binaries()
+    process = RedisProcess(server, free_port(), workdir)
+    process.start()
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        process.stop()
 
 
 class ReplicatedPair:

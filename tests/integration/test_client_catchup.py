@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis as sync_redis
 from conftest import eventually, subscribed
-from ha.topology import RedisProcess, free_port, require_binaries
+from ha.topology import RedisProcess, own_redis
 from redis.asyncio import Redis
 
 from routeguard.breaker import BreakerState, Keys
@@ -43,14 +43,8 @@ async def set_state(redis: Redis, keys: Keys, route: str, version: int, *, annou
 @pytest.fixture
 def quiet_redis(tmp_path: Path) -> Iterator[RedisProcess]:
     """A redis-server of this test's own: every command it counts is the test's."""
-    server, _ = require_binaries()
-    process = RedisProcess(server, free_port(), tmp_path / "redis")
-    process.start()
-    try:
-        process.wait_ready()
+    with own_redis(tmp_path / "redis") as process:
         yield process
-    finally:
-        process.stop()
 
 
 def command_counts(process: RedisProcess) -> dict[str, int]:

@@ -8,7 +8,6 @@ from redis.asyncio import Redis
 
 from routeguard.breaker import BreakerState, BreakerStore, Keys
 from routeguard.config.policies import BreakerSettings
-from routeguard.daemon import resync
 from routeguard.daemon.resync import ScheduleResync
 from routeguard.daemon.scheduler import in_timed_open, is_suspect
 from routeguard.outcomes import Outcome
@@ -21,12 +20,18 @@ def store_of(redis_client: Redis, keys: Keys, count: int) -> BreakerStore:
     return BreakerStore(redis_client, routes, keys=keys)
 
 
+async def started(store: BreakerStore, sweep_per_s: int) -> ScheduleResync:
+    """A resync past its first round (the full read), sweeping `sweep_per_s` routes a round."""
+    rounds = ScheduleResync(store, resync_s=1.0, sweep_per_s=sweep_per_s)
+    await rounds.next_round()
+    return rounds
+
+
 async def test_the_first_round_reads_every_route_then_only_the_sweep(
-    redis_client: Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+    redis_client: Redis, keys: Keys
 ) -> None:
-    monkeypatch.setattr(resync, "SWEEP_ROUTES_PER_S", 4)
     store = store_of(redis_client, keys, 10)
-    rounds = ScheduleResync(store, resync_s=1.0)
+    rounds = ScheduleResync(store, resync_s=1.0, sweep_per_s=4)
     first = await rounds.next_round()
     assert {s.route for s in first} == set(store.routes)  # the full read
     swept = [[s.route for s in await rounds.next_round()] for _ in range(3)]
@@ -34,12 +39,10 @@ async def test_the_first_round_reads_every_route_then_only_the_sweep(
 
 
 async def test_a_failure_run_reported_elsewhere_makes_the_route_suspect_within_a_sweep(
-    redis_client: Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+    redis_client: Redis, keys: Keys
 ) -> None:
-    monkeypatch.setattr(resync, "SWEEP_ROUTES_PER_S", 3)
     store = store_of(redis_client, keys, 9)
-    rounds = ScheduleResync(store, resync_s=1.0)
-    await rounds.next_round()
+    rounds = await started(store, sweep_per_s=3)
     await store.record("p/m7", Outcome.SERVER_ERROR)  # a worker's failure: no transition
     suspects: set[str] = set()
     for _ in range(3):  # 9 routes, 3 a round: one whole sweep
@@ -48,12 +51,10 @@ async def test_a_failure_run_reported_elsewhere_makes_the_route_suspect_within_a
 
 
 async def test_a_route_opened_elsewhere_comes_back_in_the_next_round(
-    redis_client: Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+    redis_client: Redis, keys: Keys
 ) -> None:
-    monkeypatch.setattr(resync, "SWEEP_ROUTES_PER_S", 1)
     store = store_of(redis_client, keys, 50)
-    rounds = ScheduleResync(store, resync_s=1.0)
-    await rounds.next_round()
+    rounds = await started(store, sweep_per_s=1)
     for _ in range(3):  # a worker's failures open it
         status = await store.record("p/m40", Outcome.SERVER_ERROR)
     assert status.state == BreakerState.OPEN

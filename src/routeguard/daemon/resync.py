@@ -26,10 +26,12 @@ to this many, a full sweep every `routes / SWEEP_ROUTES_PER_S` seconds beyond.""
 class ScheduleResync:
     """The routes that changed since the last round, and the next slice of the sweep."""
 
-    def __init__(self, store: BreakerStore, resync_s: float) -> None:
+    def __init__(
+        self, store: BreakerStore, resync_s: float, sweep_per_s: int = SWEEP_ROUTES_PER_S
+    ) -> None:
         self._store = store
         self._routes = store.routes
-        self._slice = max(1, min(len(self._routes), round(SWEEP_ROUTES_PER_S * resync_s)))
+        self._slice = max(1, min(len(self._routes), round(sweep_per_s * resync_s)))
         self._next = 0
         self._cursor: str | None = None
 
