@@ -207,6 +207,11 @@ async def test_a_receiver_answering_500_then_200_gets_it_after_a_retry(
         assert (first.status, second.status) == (500, 200)
         assert first.headers["webhook-id"] == second.headers["webhook-id"]
         assert verified(second)
+
+        async def recorded() -> bool:  # the record is written after the 200 is read
+            return len(await dispatcher.list_deliveries()) == 1
+
+        await eventually(recorded, timeout_s=5, what="the delivery's record")
         [record] = await dispatcher.list_deliveries()
         assert (record["outcome"], record["attempts"], record["status"]) == ("delivered", 2, 200)
         assert await dispatcher.failed() == []
