@@ -303,6 +303,11 @@ async def test_two_replicas_deliver_each_notification_exactly_once(
                     await heal_route(store, route)
             await eventually(lambda: len(rx.arrivals) >= 30, timeout_s=20, what="30 deliveries")
             await asyncio.sleep(1.5)  # past claim_idle_s: a duplicate would have come by now
+
+            async def all_recorded() -> bool:  # records are written after each 2xx is read
+                return len(await one.list_deliveries(limit=100)) >= 30
+
+            await eventually(all_recorded, timeout_s=5, what="30 delivery records")
             deliveries = await one.list_deliveries(limit=100)
         ids = [a.headers["webhook-id"] for a in rx.arrivals]
         assert len(ids) == 30 and len(set(ids)) == 30
