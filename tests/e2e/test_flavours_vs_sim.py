@@ -12,6 +12,7 @@ import pytest
 
 from routeguard.outcomes import Outcome
 from routeguard.probes import ProbeRunner, ProbeTarget
+from routeguard.probes.clients import ProviderClients
 from routeguard.providers import CODECS, Endpoint, Flavour
 from routeguard.sim import SimProvider
 from routeguard.tiers import ProbeTier
@@ -73,10 +74,18 @@ CASES = [
 ]
 
 
-@pytest.fixture
-async def runner() -> AsyncIterator[ProbeRunner]:
-    async with httpx.AsyncClient() as client:
-        yield ProbeRunner(client)
+@pytest.fixture(params=["aiohttp", "httpx"])
+async def runner(request: pytest.FixtureRequest) -> AsyncIterator[ProbeRunner]:
+    """The daemon's client (aiohttp, a pool per provider) and any httpx client."""
+    if request.param == "httpx":
+        async with httpx.AsyncClient() as client:
+            yield ProbeRunner(client)
+        return
+    clients = ProviderClients()
+    try:
+        yield ProbeRunner(clients)
+    finally:
+        await clients.aclose()
 
 
 def _target(sim: SimProvider, tier: str, model: str, timeout_s: float) -> ProbeTarget:

@@ -12,6 +12,7 @@ import pytest
 
 from routeguard.outcomes import Outcome
 from routeguard.probes import ProbeRunner, ProbeTarget
+from routeguard.probes.clients import ProviderClients
 from routeguard.providers import OPENAI, Endpoint
 from routeguard.tiers import ProbeTier
 
@@ -24,10 +25,18 @@ async def _serve(handler: Handler) -> tuple[asyncio.Server, int]:
     return server, server.sockets[0].getsockname()[1]
 
 
-@pytest.fixture
-async def runner() -> AsyncIterator[ProbeRunner]:
-    async with httpx.AsyncClient() as client:
-        yield ProbeRunner(client)
+@pytest.fixture(params=["aiohttp", "httpx"])
+async def runner(request: pytest.FixtureRequest) -> AsyncIterator[ProbeRunner]:
+    """The daemon's client (aiohttp, a pool per provider) and any httpx client."""
+    if request.param == "httpx":
+        async with httpx.AsyncClient() as client:
+            yield ProbeRunner(client)
+        return
+    clients = ProviderClients()
+    try:
+        yield ProbeRunner(clients)
+    finally:
+        await clients.aclose()
 
 
 def _target(base_url: str, tier: str = "completion") -> ProbeTarget:

@@ -82,7 +82,6 @@ class ProbeResult:
     started_at: float
     """Wall-clock start (epoch seconds), for people and the last-probe record."""
     duration_s: float
-    connect_s: float | None = None
     ttft_s: float | None = None
     tokens_out: int = 0
     generation_s: float | None = None

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 from opentelemetry import trace
@@ -21,9 +20,10 @@ from routeguard.metric_names import PROVIDER_LEVEL
 from routeguard.outcomes import Outcome
 from routeguard.probes.base import ProbeResult, ProbeTarget
 from routeguard.probes.clients import ProviderClients
+from routeguard.probes.http import HttpxProbeClient, ProbeClient
 from routeguard.probes.metrics import ProbeMetrics
 from routeguard.probes.tiers import PROBES, TierAnswer
-from routeguard.providers import Classified, classify_exception
+from routeguard.providers import Classified, Endpoint, classify_exception
 from routeguard.providers.classify import without_secrets
 from routeguard.tiers import ProbeTier
 
@@ -37,24 +37,11 @@ OPERATIONS = {
 """OTel GenAI `gen_ai.operation.name` of each tier."""
 
 
-class _ConnectTimer:
-    """httpx trace hook: when did the TCP (and TLS) connect finish, if one happened."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self.started = clock()
-        self.connected_s: float | None = None
-
-    async def __call__(self, event: str, info: dict[str, Any]) -> None:
-        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
-            self.connected_s = self._clock() - self.started
-
-
 class ProbeRunner:
     """Sends probes and reports them to metrics and traces.
 
-    `client` is one client for every provider, or a `ProviderClients` (the
-    daemon's: a connection pool per provider).
+    `client` is one httpx client for every provider (tests: its MockTransport), or
+    a `ProviderClients` (the daemon's: an aiohttp pool per provider).
     """
 
     def __init__(
@@ -65,9 +52,11 @@ class ProbeRunner:
         tracer: Tracer | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._client_for: Callable[[str], httpx.AsyncClient] = (
-            (lambda _provider: client) if isinstance(client, httpx.AsyncClient) else client
-        )
+        if isinstance(client, httpx.AsyncClient):
+            one = HttpxProbeClient(client)
+            self._client_for: Callable[[Endpoint], ProbeClient] = lambda _endpoint: one
+        else:
+            self._client_for = client
         self._metrics = metrics
         self._tracer = tracer or trace.NoOpTracer()
         self._clock = clock
@@ -83,22 +72,21 @@ class ProbeRunner:
         return result
 
     async def _measure(self, target: ProbeTarget) -> ProbeResult:
-        started_at, timer = time.time(), _ConnectTimer(self._clock)
-        answer = await self._answer(target, timer)
+        started_at, started = time.time(), self._clock()
+        answer = await self._answer(target)
         stream = answer.stream
         return ProbeResult(
             target=target,
             classified=without_secrets(answer.classified, target.endpoint.secrets),
             started_at=started_at,
-            duration_s=self._clock() - timer.started,
-            connect_s=timer.connected_s,
+            duration_s=self._clock() - started,
             ttft_s=stream.ttft_s if stream else None,
             tokens_out=stream.tokens_out if stream else (answer.classified.output_tokens or 0),
             generation_s=stream.generation_s if stream else None,
         )
 
-    async def _answer(self, target: ProbeTarget, timer: _ConnectTimer) -> TierAnswer:
-        client = _TracedClient(self._client_for(target.endpoint.provider), timer)
+    async def _answer(self, target: ProbeTarget) -> TierAnswer:
+        client = self._client_for(target.endpoint)
         try:
             async with asyncio.timeout(target.timeout_s):
                 return await PROBES[target.tier](client, target, self._clock)
@@ -125,22 +113,6 @@ class ProbeRunner:
         for direction, tokens in (("input", c.input_tokens), ("output", c.output_tokens)):
             if tokens:
                 self._metrics.tokens.inc((provider, model, direction), tokens)
-
-
-class _TracedClient:
-    """Wraps the shared client so each request carries this probe's connect timer."""
-
-    def __init__(self, client: httpx.AsyncClient, timer: _ConnectTimer) -> None:
-        self._client = client
-        self._timer = timer
-
-    def build_request(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
-        request = self._client.build_request(method, url, **kwargs)
-        request.extensions["trace"] = self._timer
-        return request
-
-    async def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
-        return await self._client.send(request, stream=stream)
 
 
 def _annotate(span: trace.Span, target: ProbeTarget, operation: str, result: ProbeResult) -> None:

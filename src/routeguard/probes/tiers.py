@@ -10,11 +10,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-import httpx
-
 from routeguard.outcomes import Outcome
 from routeguard.probes.base import MAX_BODY_BYTES, ProbeTarget
-from routeguard.providers import Classified, HttpSender, ProbeRequest, StreamResult
+from routeguard.probes.http import ProbeClient, ProbeResponse
+from routeguard.providers import Classified, ProbeRequest, StreamResult
 from routeguard.providers.sse import read_stream
 from routeguard.tiers import ProbeTier
 
@@ -30,10 +29,10 @@ class TierAnswer:
 
 
 Clock = Callable[[], float]
-TierProbe = Callable[[HttpSender, ProbeTarget, Clock], Awaitable[TierAnswer]]
+TierProbe = Callable[[ProbeClient, ProbeTarget, Clock], Awaitable[TierAnswer]]
 
 
-async def _read_capped(response: httpx.Response, limit: int) -> bytes | None:
+async def _read_capped(response: ProbeResponse, limit: int) -> bytes | None:
     """The body, or None when it is larger than `limit` (reading stops there)."""
     body = bytearray()
     async for chunk in response.aiter_bytes():
@@ -43,7 +42,7 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes | None:
     return bytes(body)
 
 
-async def _classify_body(target: ProbeTarget, response: httpx.Response) -> Classified:
+async def _classify_body(target: ProbeTarget, response: ProbeResponse) -> Classified:
     """Read a whole answer (an error's within its smaller limit) and classify it."""
     limit = MAX_BODY_BYTES if response.is_success else ERROR_BODY_BYTES
     body = await _read_capped(response, limit)
@@ -58,31 +57,31 @@ async def _classify_body(target: ProbeTarget, response: httpx.Response) -> Class
 
 
 async def _send_and_classify(
-    client: HttpSender, target: ProbeTarget, request: ProbeRequest
+    client: ProbeClient, target: ProbeTarget, request: ProbeRequest
 ) -> TierAnswer:
-    response = await client.send(request.build(client), stream=True)
+    response = await client.send(request)
     try:
         return TierAnswer(await _classify_body(target, response))
     finally:
         await response.aclose()
 
 
-async def probe_liveness(client: HttpSender, target: ProbeTarget, clock: Clock) -> TierAnswer:
+async def probe_liveness(client: ProbeClient, target: ProbeTarget, clock: Clock) -> TierAnswer:
     """List models: proves the API answers and the key works, spends no tokens."""
     return await _send_and_classify(client, target, target.codec.liveness_request(target.endpoint))
 
 
-async def probe_completion(client: HttpSender, target: ProbeTarget, clock: Clock) -> TierAnswer:
+async def probe_completion(client: ProbeClient, target: ProbeTarget, clock: Clock) -> TierAnswer:
     """One tiny real completion of the route's model."""
     request = target.codec.completion_request(target.endpoint, target.model or "")
     return await _send_and_classify(client, target, request)
 
 
-async def probe_stream(client: HttpSender, target: ProbeTarget, clock: Clock) -> TierAnswer:
+async def probe_stream(client: ProbeClient, target: ProbeTarget, clock: Clock) -> TierAnswer:
     """A streamed completion: TTFT, tokens/s, and the stream's terminator."""
     request = target.codec.stream_request(target.endpoint, target.model or "")
     started = clock()
-    response = await client.send(request.build(client), stream=True)
+    response = await client.send(request)
     try:
         if not response.is_success:
             return TierAnswer(await _classify_body(target, response))

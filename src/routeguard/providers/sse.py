@@ -20,7 +20,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
@@ -145,13 +145,20 @@ class SSEParser:
         return event
 
 
+class ByteStream(Protocol):
+    """A streamed answer's body (an `httpx.Response`, or a probe client's answer); a
+    broken transport raises httpx's exceptions."""
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
+
+
 DRAIN_S = 0.05
 """How long a finished stream's remaining bytes are waited for before the connection is let go."""
 DRAIN_BYTES = 64 * 1024
 
 
 async def read_stream(
-    response: httpx.Response,
+    response: ByteStream,
     interpreter: StreamInterpreter,
     *,
     clock: Callable[[], float],
