@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
@@ -67,9 +68,17 @@ def secret_forms(secret: str) -> set[str]:
 
 def mask_secrets(text: str, secrets: Iterable[str]) -> str:
     """`text` with every form of each of `secrets` replaced by `***`, longest first."""
+    if not text:
+        return text
+    for form in _masked_forms(tuple(secrets)):
+        text = text.replace(form, MASK)
+    return text
+
+
+@lru_cache(maxsize=1024)
+def _masked_forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Every form of each of `secrets`, longest first (a probe masks the same key each time)."""
     forms: set[str] = set()
     for secret in secrets:
         forms |= secret_forms(secret)
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, MASK)
-    return text
+    return tuple(sorted(forms, key=len, reverse=True))

@@ -91,13 +91,16 @@ class SubscribableCluster(RedisCluster):
         self._node_clients.clear()
 
 
-def connect_redis(url: str, *, connect_timeout_s: float, timeout_s: float) -> Redis:
+def connect_redis(url: str, *, connect_timeout_s: float, timeout_s: float | None) -> Redis:
     """A client for `url` (not connected yet); ConfigError naming the redacted URL if malformed."""
     try:
         target = parse_redis_url(url)
     except ValueError as exc:
         raise ConfigError(f"Redis URL {redact_url(url)}: {exc}") from None
-    timeouts = {"socket_connect_timeout": connect_timeout_s, "socket_timeout": timeout_s}
+    timeouts: dict[str, float | None] = {
+        "socket_connect_timeout": connect_timeout_s,
+        "socket_timeout": timeout_s,
+    }
     if target.topology is Topology.SENTINEL:
         return _sentinel_master(target, timeouts)
     if target.topology is Topology.CLUSTER:
@@ -117,7 +120,7 @@ def replica_acks(client: object) -> ReplicaAcks | None:
     return client.replica_acks if isinstance(client, AckedRedis) else None
 
 
-def _sentinel_master(target: RedisTarget, timeouts: dict[str, float]) -> Redis:
+def _sentinel_master(target: RedisTarget, timeouts: dict[str, float | None]) -> Redis:
     sentinel_auth = {"username": target.sentinel_username, "password": target.sentinel_password}
     sentinel: Sentinel = cast(Any, Sentinel)(
         list(target.hosts),
@@ -135,7 +138,7 @@ def _sentinel_master(target: RedisTarget, timeouts: dict[str, float]) -> Redis:
     return client
 
 
-def _cluster(target: RedisTarget, timeouts: dict[str, float]) -> Redis:
+def _cluster(target: RedisTarget, timeouts: dict[str, float | None]) -> Redis:
     auth = {"username": target.username, "password": target.password}
     cluster = SubscribableCluster(
         node_options=auth | timeouts,

@@ -36,6 +36,7 @@ from routeguard.config.policies import BreakerSettings
 from routeguard.errors import RouteError, StateError, StoreUnavailable
 from routeguard.outcomes import Outcome
 from routeguard.redact import redact_url
+from routeguard.redis_batch import RedisBatcher
 from routeguard.redis_connect import REDIS_TIME_SCRIPT, connect_redis, replica_acks, text
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,10 @@ class BreakerStore:
         stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
         rng: random.Random | None = None,
         where: str = "redis",
+        batcher: RedisBatcher | None = None,
     ) -> None:
         self._redis = redis
+        self._batcher = batcher
         self._keys = keys or Keys()
         self._params = {route: BreakerParams.from_settings(s) for route, s in routes.items()}
         self._param_args = {route: p.as_arg() for route, p in self._params.items()}
@@ -274,7 +277,11 @@ class BreakerStore:
         args = [route, self._keys.transitions_channel, self._maxlen, params, *op_args]
         keys = self._keys.route_keys(route)
         if self._acks is None:
-            raw = await self._guard(self._scripts[name](keys=keys, args=args))
+            script = self._scripts[name]
+            if self._batcher is not None:
+                raw = await self._guard(self._batcher.script(script, keys, args))
+            else:
+                raw = await self._guard(script(keys=keys, args=args))
             return _parse_result(route, raw)
         return await self._guard(self._run_acked(name, route, keys, args))
 

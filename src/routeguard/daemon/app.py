@@ -42,6 +42,7 @@ from routeguard.notify.dispatcher import Dispatcher
 from routeguard.probes import ProbeMetrics, ProbeRunner
 from routeguard.probes.clients import ProviderClients
 from routeguard.redact import redact_url
+from routeguard.redis_batch import RedisBatcher
 from routeguard.redis_connect import connect_redis
 from routeguard.tasks import stop_tasks
 
@@ -79,6 +80,7 @@ class Daemon:
         self.probe_metrics = ProbeMetrics()
         self._redis_url = redis_url
         self._redis: Redis | None = None
+        self._batcher: RedisBatcher | None = None
         self._http: httpx.AsyncClient | None = None  # the notifier's
         self._probe_http = ProviderClients()
         self._scheduler: ProbeScheduler | None = None
@@ -102,15 +104,21 @@ class Daemon:
             ) from None
         keys = Keys(opts.key_prefix)
         routes = {r.id: r.breaker for r in self.catalog.routes.values()}
-        self.store = BreakerStore(self._redis, routes, keys=keys, where=redact_url(self._redis_url))
+        # The probes' writes leave in shared pipelines, on a client of their own (one
+        # deadline a pipeline, not a timer a reply: routeguard/redis_batch.py).
+        batch_redis = connect_redis(self._redis_url, connect_timeout_s=3, timeout_s=None)
+        self._batcher = batcher = RedisBatcher(batch_redis)
+        self.store = BreakerStore(
+            self._redis, routes, keys=keys, where=redact_url(self._redis_url), batcher=batcher
+        )
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(120.0), limits=httpx.Limits(max_connections=200)
         )
         probe_metrics = self.probe_metrics
         probe_metrics.initialise(self.catalog)
         runner = ProbeRunner(self._probe_http, metrics=probe_metrics, tracer=opts.tracer)
-        probe_log = ProbeLog(self._redis, keys)
-        leases = ProbeLeases(self._redis, keys, opts.replica_id)
+        probe_log = ProbeLog(self._redis, keys, batcher=batcher)
+        leases = ProbeLeases(self._redis, keys, opts.replica_id, batcher)
         prober = Prober(
             self.catalog, self.store, runner, leases, probe_log, env=opts.env, metrics=probe_metrics
         )
@@ -210,6 +218,9 @@ class Daemon:
         if self._web is not None:
             await self._web.cleanup()
         await self._probe_http.aclose()
+        if self._batcher is not None:
+            await self._batcher.aclose()
+            await self._batcher.redis.aclose()
         if self._http is not None:
             await self._http.aclose()
         if self._redis is not None:

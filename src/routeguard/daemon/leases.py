@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from routeguard.breaker.keys import Keys
 from routeguard.probes import ProbeJob
+from routeguard.redis_batch import RedisBatcher
 
 LEASE_SHARE = 0.8
 """A lease lasts this share of the interval, so the next run is never locked out."""
@@ -20,15 +21,22 @@ LEASE_SHARE = 0.8
 class ProbeLeases:
     """Claims probe jobs for one replica."""
 
-    def __init__(self, redis: Redis, keys: Keys, replica_id: str) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, replica_id: str, batcher: RedisBatcher | None = None
+    ) -> None:
         self._redis = redis
+        self._batcher = batcher
         self._keys = keys
         self.replica_id = replica_id
 
     async def claim(self, job: ProbeJob, interval_s: float) -> bool:
         """True when this replica should run `job` now."""
         ttl_ms = max(1, int(interval_s * LEASE_SHARE * 1000))
-        claimed = await self._redis.set(
-            self._keys.probe_lease(job.key), self.replica_id, nx=True, px=ttl_ms
-        )
+        key = self._keys.probe_lease(job.key)
+        if self._batcher is not None:
+            claimed = await self._batcher.call(
+                lambda pipe: pipe.set(key, self.replica_id, nx=True, px=ttl_ms)
+            )
+        else:
+            claimed = await self._redis.set(key, self.replica_id, nx=True, px=ttl_ms)
         return bool(claimed)

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from routeguard.breaker.keys import Keys
 from routeguard.probes import ProbeJob, ProbeResult
+from routeguard.redis_batch import RedisBatcher
 from routeguard.status_view import iso_ms
 from routeguard.uptime.buckets import ProbeBuckets
 
@@ -37,14 +38,22 @@ class ProbeLog:
     """Writes and reads the probe records of one deployment.
 
     `clock` (seconds) dates the bucket counts; None (the daemon) dates them by the
-    Redis clock, the one the breaker's time accounting uses too.
+    Redis clock, the one the breaker's time accounting uses too. With a `batcher`
+    (the daemon's) the writes go in its pipelines.
     """
 
-    def __init__(self, redis: Redis, keys: Keys, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        clock: Callable[[], float] | None = None,
+        batcher: RedisBatcher | None = None,
+    ) -> None:
         self._redis = redis
         self._keys = keys
         self._clock = clock
-        self._buckets = ProbeBuckets(redis, keys)
+        self._batcher = batcher
+        self._buckets = ProbeBuckets(redis, keys, batcher)
 
     async def record(self, job: ProbeJob, result: ProbeResult) -> None:
         """Store the last probe; count a route tier's probe in its route's buckets (one
@@ -56,6 +65,11 @@ class ProbeLog:
         """
         record = json.dumps(last_probe_record(result))
         if not job.tier.per_route:
+            if self._batcher is not None:
+                await self._batcher.call(
+                    lambda pipe: pipe.hset(self._keys.last_probes, job.key, record)
+                )
+                return
             hset = self._redis.hset(self._keys.last_probes, job.key, record)
             await cast("Awaitable[Any]", hset)
             return

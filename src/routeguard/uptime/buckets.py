@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from routeguard.breaker.keys import Keys
+from routeguard.redis_batch import RedisBatcher
 from routeguard.uptime import histogram
 
 MINUTE_MS, HOUR_MS, DAY_MS = 60_000, 3_600_000, 86_400_000
@@ -52,7 +53,8 @@ def script_source(name: str) -> str:
 class ProbeBuckets:
     """Counts probes into their route's buckets and sums them per window, one script call each."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, batcher: RedisBatcher | None = None) -> None:
+        self._batcher = batcher
         self._keys = keys
         self._script = redis.register_script(script_source("probe_buckets"))
         self._windows = redis.register_script(script_source("probe_windows"))
@@ -81,7 +83,10 @@ class ProbeBuckets:
         if last_probe is not None:
             keys.append(self._keys.last_probes)
             args += list(last_probe)
-        await self._script(keys=keys, args=args)
+        if self._batcher is not None:
+            await self._batcher.script(self._script, keys, args)
+        else:
+            await self._script(keys=keys, args=args)
 
 
 @dataclass
