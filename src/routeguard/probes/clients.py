@@ -23,8 +23,6 @@ import httpx
 from routeguard.probes.aiohttp_client import AiohttpProbeClient
 from routeguard.providers import Endpoint
 
-PROBE_HTTP_TIMEOUT_S = 120.0
-"""The sockets' own timeouts; each probe's deadline (`timeout_s`) is enforced around it."""
 CONNECTIONS_PER_PROVIDER = 64
 KEEPALIVE_S = 5.0
 """An idle connection is closed after this: servers drop theirs after a few seconds
@@ -60,9 +58,9 @@ class ProviderClients:
         connector = aiohttp.TCPConnector(
             limit=self._connections, limit_per_host=0, ssl=self._tls, keepalive_timeout=KEEPALIVE_S
         )
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=PROBE_HTTP_TIMEOUT_S, sock_read=PROBE_HTTP_TIMEOUT_S
-        )
+        # No socket timeouts of aiohttp's own (a timer re-armed on every read): each
+        # probe's deadline (`timeout_s`, the runner's) bounds all of it, pool wait included.
+        timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None, sock_read=None)
         return aiohttp.ClientSession(
             connector=connector,
             timeout=timeout,
