@@ -10,7 +10,7 @@ Each caller gets its own reply or its own error, as if it had sent alone;
 a lost connection fails every command of the batch, and so does Redis taking
 longer than `deadline_s` over the batch (redis-py's `TimeoutError`). Give it a
 client without a socket timeout: one deadline a batch, not a timer a reply
-(those timers were 6% of the daemon's CPU).
+(those timers were 6% of the daemon's CPU samples).
 """
 
 from __future__ import annotations
