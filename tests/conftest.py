@@ -18,11 +18,14 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
+import httpx
 import pytest
 import redis
 from redis.asyncio import Redis
 
 from routeguard.breaker.keys import Keys
+from routeguard.probes import ProbeRunner
+from routeguard.probes.clients import ProviderClients
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 # LiteLLM (the plug-in's tests, the peers' figures) fetches its model price list from
@@ -170,3 +173,18 @@ async def subscribed(redis: Redis, channel: str, count: int = 1, timeout_s: floa
 
     what = f"{count} subscriber(s) of {channel}"
     return await eventually(numsub, timeout_s=timeout_s, what=what)
+
+
+@pytest.fixture(params=["aiohttp", "httpx"])
+async def probe_runner(request: pytest.FixtureRequest) -> AsyncIterator[ProbeRunner]:
+    """A probe runner on the daemon's client (aiohttp, a pool per provider), then on
+    an httpx client: the probe cases that use it run through both."""
+    if request.param == "httpx":
+        async with httpx.AsyncClient() as client:
+            yield ProbeRunner(client)
+        return
+    clients = ProviderClients()
+    try:
+        yield ProbeRunner(clients)
+    finally:
+        await clients.aclose()

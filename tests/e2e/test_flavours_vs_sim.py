@@ -3,7 +3,6 @@ simulator injects ends in the outcome class docs/providers.md gives it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,6 @@ import pytest
 
 from routeguard.outcomes import Outcome
 from routeguard.probes import ProbeRunner, ProbeTarget
-from routeguard.probes.clients import ProviderClients
 from routeguard.providers import CODECS, Endpoint, Flavour
 from routeguard.sim import SimProvider
 from routeguard.tiers import ProbeTier
@@ -74,20 +72,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(params=["aiohttp", "httpx"])
-async def runner(request: pytest.FixtureRequest) -> AsyncIterator[ProbeRunner]:
-    """The daemon's client (aiohttp, a pool per provider) and any httpx client."""
-    if request.param == "httpx":
-        async with httpx.AsyncClient() as client:
-            yield ProbeRunner(client)
-        return
-    clients = ProviderClients()
-    try:
-        yield ProbeRunner(clients)
-    finally:
-        await clients.aclose()
-
-
 def _target(sim: SimProvider, tier: str, model: str, timeout_s: float) -> ProbeTarget:
     flavour = sim.flavour
     value = f"Bearer {KEY}" if flavour == "openai" else KEY
@@ -105,13 +89,13 @@ def _target(sim: SimProvider, tier: str, model: str, timeout_s: float) -> ProbeT
 @pytest.mark.parametrize("flavour", sorted(MODELS))
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 async def test_every_fault_class_yields_its_outcome(
-    runner: ProbeRunner, flavour: str, case: Case
+    probe_runner: ProbeRunner, flavour: str, case: Case
 ) -> None:
     async with SimProvider(
         f"{flavour}-sim", flavour, MODELS[flavour], KEY, flavour if flavour != "gemini" else ""
     ) as sim:
         await sim.set_faults(case.faults)
-        result = await runner.run(_target(sim, case.tier, MODELS[flavour][0], case.timeout_s))
+        result = await probe_runner.run(_target(sim, case.tier, MODELS[flavour][0], case.timeout_s))
     assert result.outcome is case.expected, (result.classified, result.duration_s)
     assert result.duration_s < case.timeout_s + 1.0
     if case.expected is Outcome.RATE_LIMITED:
@@ -120,27 +104,27 @@ async def test_every_fault_class_yields_its_outcome(
 
 @pytest.mark.parametrize("flavour", sorted(MODELS))
 async def test_an_error_event_inside_a_200_stream_is_a_provider_failure(
-    runner: ProbeRunner, flavour: str
+    probe_runner: ProbeRunner, flavour: str
 ) -> None:
     async with SimProvider(f"{flavour}-sim", flavour, MODELS[flavour], KEY) as sim:
         await sim.set_faults({"error_event_in_stream": True})
-        result = await runner.run(_target(sim, "stream", MODELS[flavour][0], 3.0))
+        result = await probe_runner.run(_target(sim, "stream", MODELS[flavour][0], 3.0))
     assert result.outcome.is_failure, result.classified
 
 
 @pytest.mark.parametrize("flavour", sorted(MODELS))
-async def test_one_model_down_leaves_the_others_up(runner: ProbeRunner, flavour: str) -> None:
+async def test_one_model_down_leaves_the_others_up(probe_runner: ProbeRunner, flavour: str) -> None:
     down, up = MODELS[flavour]
     async with SimProvider(f"{flavour}-sim", flavour, MODELS[flavour], KEY) as sim:
         await sim.set_faults({"model_down": [down]})
-        broken = await runner.run(_target(sim, "completion", down, 3.0))
-        fine = await runner.run(_target(sim, "completion", up, 3.0))
-        listing = await runner.run(_target(sim, "liveness", up, 3.0))
+        broken = await probe_runner.run(_target(sim, "completion", down, 3.0))
+        fine = await probe_runner.run(_target(sim, "completion", up, 3.0))
+        listing = await probe_runner.run(_target(sim, "liveness", up, 3.0))
     assert broken.outcome is Outcome.SERVER_ERROR
     assert fine.outcome is Outcome.OK and listing.outcome is Outcome.OK
 
 
-async def test_a_together_model_list_is_a_bare_array_and_healthy(runner: ProbeRunner) -> None:
+async def test_a_together_model_list_is_a_bare_array_and_healthy(probe_runner: ProbeRunner) -> None:
     async with SimProvider(
         "together-sim", "openai", ("meta-llama/Llama-3-8b",), KEY, "together"
     ) as sim:
@@ -148,6 +132,6 @@ async def test_a_together_model_list_is_a_bare_array_and_healthy(runner: ProbeRu
             raw = await client.get(
                 sim.base_url + "/models", headers={"authorization": f"Bearer {KEY}"}
             )
-        result = await runner.run(_target(sim, "liveness", "", 3.0))
+        result = await probe_runner.run(_target(sim, "liveness", "", 3.0))
     assert isinstance(raw.json(), list)
     assert result.outcome is Outcome.OK

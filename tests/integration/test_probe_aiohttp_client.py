@@ -38,7 +38,7 @@ class Seen:
     paths: list[str] = field(default_factory=list)
 
 
-async def _serve(handler: web.StreamResponse | None = None) -> tuple[web.AppRunner, str, Seen]:
+async def _serve() -> tuple[web.AppRunner, str, Seen]:
     seen = Seen()
 
     async def completions(request: web.Request) -> web.StreamResponse:
@@ -46,7 +46,7 @@ async def _serve(handler: web.StreamResponse | None = None) -> tuple[web.AppRunn
         seen.bodies.append(await request.read())
         seen.peers.append(request.transport.get_extra_info("peername"))  # type: ignore[union-attr]
         seen.paths.append(request.path)
-        kind = request.query.get("kind") or request.headers.get("x-kind", "")
+        kind = request.headers.get("x-kind", "")
         if kind == "redirect":
             raise web.HTTPFound("/v1/chat/completions")
         if kind == "gzip":

@@ -1,18 +1,16 @@
 """Bad answers over real loopback sockets: each ends as a classified outcome,
-within the probe timeout, and the runner is never stuck or crashed."""
+within the probe timeout, and the probe_runner is never stuck or crashed."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
-import httpx
 import pytest
 
 from routeguard.outcomes import Outcome
 from routeguard.probes import ProbeRunner, ProbeTarget
-from routeguard.probes.clients import ProviderClients
 from routeguard.providers import OPENAI, Endpoint
 from routeguard.tiers import ProbeTier
 
@@ -25,20 +23,6 @@ async def _serve(handler: Handler) -> tuple[asyncio.Server, int]:
     return server, server.sockets[0].getsockname()[1]
 
 
-@pytest.fixture(params=["aiohttp", "httpx"])
-async def runner(request: pytest.FixtureRequest) -> AsyncIterator[ProbeRunner]:
-    """The daemon's client (aiohttp, a pool per provider) and any httpx client."""
-    if request.param == "httpx":
-        async with httpx.AsyncClient() as client:
-            yield ProbeRunner(client)
-        return
-    clients = ProviderClients()
-    try:
-        yield ProbeRunner(clients)
-    finally:
-        await clients.aclose()
-
-
 def _target(base_url: str, tier: str = "completion") -> ProbeTarget:
     endpoint = Endpoint("raw", base_url, {"authorization": "Bearer k"}, vendor="")
     return ProbeTarget(endpoint, OPENAI, ProbeTier(tier), "m", TIMEOUT_S)
@@ -49,40 +33,40 @@ async def _read_request(reader: asyncio.StreamReader) -> None:
 
 
 async def _probe(
-    runner: ProbeRunner, handler: Handler, tier: str = "completion", scheme: str = "http"
+    probe_runner: ProbeRunner, handler: Handler, tier: str = "completion", scheme: str = "http"
 ) -> tuple[Outcome, float]:
     server, port = await _serve(handler)
     try:
-        result = await runner.run(_target(f"{scheme}://127.0.0.1:{port}/v1", tier))
+        result = await probe_runner.run(_target(f"{scheme}://127.0.0.1:{port}/v1", tier))
     finally:
         server.close()
     return result.outcome, result.duration_s
 
 
-async def test_garbage_instead_of_http_is_classified(runner: ProbeRunner) -> None:
+async def test_garbage_instead_of_http_is_classified(probe_runner: ProbeRunner) -> None:
     async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
         writer.write(b"\x00\x01 this is not HTTP at all\r\n\r\n")
         await writer.drain()
         writer.close()
 
-    outcome, _ = await _probe(runner, garbage)
+    outcome, _ = await _probe(probe_runner, garbage)
     assert outcome in (Outcome.CONNECT_ERROR, Outcome.BAD_RESPONSE)
 
 
 async def test_a_server_that_never_answers_is_a_timeout_within_the_deadline(
-    runner: ProbeRunner,
+    probe_runner: ProbeRunner,
 ) -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(30)
 
-    outcome, took = await _probe(runner, silent)
+    outcome, took = await _probe(probe_runner, silent)
     assert outcome is Outcome.TIMEOUT
     assert took < TIMEOUT_S + 1
 
 
 async def test_a_stream_that_never_ends_is_a_timeout_within_the_deadline(
-    runner: ProbeRunner,
+    probe_runner: ProbeRunner,
 ) -> None:
     async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
@@ -95,12 +79,12 @@ async def test_a_stream_that_never_ends_is_a_timeout_within_the_deadline(
             await writer.drain()
             await asyncio.sleep(0.05)
 
-    outcome, took = await _probe(runner, endless, tier="stream")
+    outcome, took = await _probe(probe_runner, endless, tier="stream")
     assert outcome is Outcome.TIMEOUT
     assert took < TIMEOUT_S + 1
 
 
-async def test_a_fifty_megabyte_body_is_refused_quickly(runner: ProbeRunner) -> None:
+async def test_a_fifty_megabyte_body_is_refused_quickly(probe_runner: ProbeRunner) -> None:
     size = 50 * 1024 * 1024
 
     async def huge(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -116,24 +100,24 @@ async def test_a_fifty_megabyte_body_is_refused_quickly(runner: ProbeRunner) -> 
         except ConnectionError:
             pass
 
-    outcome, took = await _probe(runner, huge, tier="liveness")
+    outcome, took = await _probe(probe_runner, huge, tier="liveness")
     assert outcome is Outcome.BAD_RESPONSE
     assert took < TIMEOUT_S
 
 
-async def test_a_tls_handshake_failure_is_a_connect_error(runner: ProbeRunner) -> None:
+async def test_a_tls_handshake_failure_is_a_connect_error(probe_runner: ProbeRunner) -> None:
     async def plain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(100)
         writer.write(b"HTTP/1.1 400 Bad Request\r\n\r\nnot TLS")
         await writer.drain()
         writer.close()
 
-    outcome, _ = await _probe(runner, plain, scheme="https")
+    outcome, _ = await _probe(probe_runner, plain, scheme="https")
     assert outcome is Outcome.CONNECT_ERROR
 
 
 async def test_a_dns_failure_is_a_connect_error(
-    runner: ProbeRunner, monkeypatch: pytest.MonkeyPatch
+    probe_runner: ProbeRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = socket.getaddrinfo
 
@@ -143,5 +127,5 @@ async def test_a_dns_failure_is_a_connect_error(
         return real(host, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
-    result = await runner.run(_target("http://provider.example/v1"))
+    result = await probe_runner.run(_target("http://provider.example/v1"))
     assert result.outcome is Outcome.CONNECT_ERROR
