@@ -127,3 +127,16 @@ async def test_a_redis_that_never_answers_fails_the_batch_within_its_deadline() 
         server.close()
     assert all(isinstance(o, RedisTimeoutError) for o in outcome), outcome
     assert "0.3 s" in str(outcome[0])
+
+
+async def test_a_command_the_pipeline_refuses_fails_its_batch_instead_of_hanging(
+    batcher: RedisBatcher, keys: Keys
+) -> None:
+    def refused(pipe: object) -> object:
+        raise RuntimeError("no such command on this client")
+
+    key = f"{keys.prefix}:batch:refused"
+    calls = [batcher.call(refused), batcher.call(lambda p: p.incr(key))]
+    async with asyncio.timeout(5):
+        outcome = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(o, RuntimeError) for o in outcome), outcome
