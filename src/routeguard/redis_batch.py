@@ -31,7 +31,8 @@ MAX_BATCH = 64
 DEADLINE_S = 5.0
 
 Queue = Callable[[Any], object]
-"""Queues one command on a pipeline (e.g. `lambda pipe: pipe.set(...)`)."""
+"""Puts one command on a pipeline (e.g. `lambda pipe: pipe.set(...)`); on a Cluster it
+is given the client instead, and what it returns is awaited."""
 
 
 class RedisBatcher:
