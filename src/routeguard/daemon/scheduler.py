@@ -1,7 +1,7 @@
-"""Schedules probe jobs (APScheduler) and the breaker's clock tick.
+"""Schedules probe jobs (`timers.py`) and the breaker's clock tick.
 
 One job per provider for the liveness tier and one per route and route tier,
-each with jitter, `max_instances=1` and coalescing. A route that looks suspect
+each with jitter; a job never runs twice at once, and a late run is run once. A route that looks suspect
 (failures without an open yet, or open for auth/quota) is probed every
 `suspect_interval_s`; a route in its timed open period is not probed at all
 (trials decide it); a half-open route gets trial probes back to back from the
@@ -15,22 +15,14 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from typing import TypeVar
-
-from apscheduler.events import (
-    EVENT_JOB_MAX_INSTANCES,
-    EVENT_JOB_SUBMITTED,
-    JobSubmissionEvent,
-)
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
 from routeguard.breaker import BreakerState, BreakerStore, RouteStatus
 from routeguard.daemon.holds import ProviderHolds
 from routeguard.daemon.metrics import SchedulerMetrics
 from routeguard.daemon.prober import Prober
 from routeguard.daemon.resync import ScheduleResync
+from routeguard.daemon.timers import IntervalTimers
 from routeguard.outcomes import PROVIDER_WIDE_DOWN, Outcome
 from routeguard.probes import ProbeJob, ProbeResult
 from routeguard.store_health import STORE_ERRORS, FailureEpisodes
@@ -57,7 +49,7 @@ def in_timed_open(status: RouteStatus | None) -> bool:
 
 
 class ProbeScheduler:
-    """Owns the APScheduler instance, the tick loop and the trial tasks."""
+    """Owns the probe jobs' timers, the tick loop and the trial tasks."""
 
     def __init__(
         self,
@@ -78,24 +70,18 @@ class ProbeScheduler:
         self._resync = ScheduleResync(store, resync_s)
         self._metrics = metrics
         self._holds = holds or ProviderHolds()
-        self._scheduler = AsyncIOScheduler(timezone=UTC)
-        self._scheduler.add_listener(
-            self._on_job_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES
-        )
+        self._timers = IntervalTimers(on_start=self._on_start, on_skip=self._on_skip, rng=self._rng)
         self._jobs: dict[str, ProbeJob] = {}
         self._intervals: dict[str, float] = {}
         self._known: dict[str, RouteStatus] = {}
         self._trials: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
-        self._stopping = False
         self._episodes = FailureEpisodes(log, "probes")
         self._tick_episodes = FailureEpisodes(log, "breaker clock")
 
     @property
     def running(self) -> bool:
-        return (
-            self._scheduler.running and self._loop_task is not None and not self._loop_task.done()
-        )
+        return self._timers.running and self._loop_task is not None and not self._loop_task.done()
 
     def start(self) -> None:
         catalog = self._prober.catalog
@@ -111,59 +97,35 @@ class ProbeScheduler:
                 if tier.per_route:
                     job = ProbeJob.of_route(route.id, tier)
                     self._add(job, route.probes.interval_s, self._route_job(job))
-        self._scheduler.start()
+        self._timers.start()
         self._loop_task = asyncio.create_task(self._tick_loop(), name="routeguard-tick")
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        await self._timers.stop()
         tasks = [t for t in (self._loop_task, *self._trials.values()) if t is not None]
         await stop_tasks(tasks)
 
     # -- jobs -------------------------------------------------------------------
 
-    def _on_job_event(self, event: JobSubmissionEvent) -> None:
-        if self._metrics is None:
-            return
-        kind = self._jobs[event.job_id].tier.value
-        if event.code == EVENT_JOB_MAX_INSTANCES:
-            self._metrics.skipped.labels(kind).inc()
-            return
-        now = datetime.now(UTC)
-        for planned in event.scheduled_run_times:
-            self._metrics.lag.labels(kind).observe(max(0.0, (now - planned).total_seconds()))
+    def _on_start(self, key: str, lag_s: float) -> None:
+        if self._metrics is not None:
+            self._metrics.lag.labels(self._jobs[key].tier.value).observe(lag_s)
+
+    def _on_skip(self, key: str) -> None:
+        if self._metrics is not None:
+            self._metrics.skipped.labels(self._jobs[key].tier.value).inc()
 
     def _add(self, job: ProbeJob, interval: float, func: Callable[[], Awaitable[None]]) -> None:
-        first = datetime.now(UTC) + timedelta(seconds=self._rng.uniform(0, interval))
         self._jobs[job.key] = job
         self._intervals[job.key] = interval
-
-        async def run() -> None:
-            try:
-                await func()
-            except asyncio.CancelledError:
-                if not self._stopping:
-                    raise
-                # Our own shutdown cancelled a probe in flight: a clean end, not an error.
-
-        self._scheduler.add_job(
-            run,
-            IntervalTrigger(seconds=interval, jitter=interval * JITTER_SHARE),
-            id=job.key,
-            max_instances=1,
-            coalesce=True,
-            next_run_time=first,
-            misfire_grace_time=None,
-        )
+        first_in_s = self._rng.uniform(0, interval)
+        self._timers.add(job.key, interval, interval * JITTER_SHARE, first_in_s, func)
 
     def _retime(self, job: ProbeJob, interval: float) -> None:
-        if self._intervals.get(job.key) == interval or not self._scheduler.running:
+        if self._intervals.get(job.key) == interval:
             return
         self._intervals[job.key] = interval
-        self._scheduler.reschedule_job(
-            job.key, trigger=IntervalTrigger(seconds=interval, jitter=interval * JITTER_SHARE)
-        )
+        self._timers.retime(job.key, interval, interval * JITTER_SHARE)
 
     def _liveness_job(self, job: ProbeJob, normal_s: float) -> Callable[[], Awaitable[None]]:
         catalog = self._prober.catalog
