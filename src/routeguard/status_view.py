@@ -15,8 +15,9 @@ def iso_ms(epoch_ms: int) -> str | None:
     """`2026-11-24T10:00:03.120Z` for an epoch in ms; None for 0 (never / not set)."""
     if epoch_ms <= 0:
         return None
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+    seconds, ms = divmod(epoch_ms, 1000)
+    moment = datetime.fromtimestamp(seconds, tz=UTC).replace(tzinfo=None)
+    return f"{moment.isoformat()}.{ms:03d}Z"  # isoformat: a fifth of strftime's cost
 
 
 def route_record(status: RouteStatus) -> dict[str, Any]:
