@@ -254,6 +254,13 @@ def summed(series: list[list[tuple[float, float]]]) -> list[tuple[float, float]]
     return sorted(totals.items())
 
 
+def print_log_tails(folder: Path, lines: int = 40) -> None:
+    """What the daemons and the simulator said last, before their folder goes."""
+    for log in sorted(folder.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        print(f"--- the last {len(tail)} lines of {log.name}", *tail, sep="\n", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=120)
@@ -304,6 +311,9 @@ def main() -> None:
             )
             time.sleep(args.warmup)
             measure(daemons, args.duration, args.scrape_every)
+        except (Exception, SystemExit):
+            print_log_tails(folder)
+            raise
         finally:
             stop([d.proc for d in daemons] + [sim])
             drop_keys(url, prefix)
