@@ -15,6 +15,7 @@ from routeguard.breaker import BreakerState, BreakerStore, Keys
 from routeguard.config import Catalog
 from routeguard.errors import RouteguardError
 from routeguard.status_view import providers_table, status_table
+from routeguard.tasks import raise_if_cancelled
 from routeguard.uptime import provider_records, route_records
 from routeguard.uptime.reader import read_snapshot
 from routeguard.uptime.records import routes_body
@@ -106,6 +107,7 @@ async def watch_status(
     changed = _change_detector()
     try:
         while True:
+            raise_if_cancelled()  # Ctrl-C: a Redis read may have swallowed the cancel (tasks.py)
             records = await status_records(store, catalog, selection, figures=as_json)
             _draw(records, out, as_json=as_json, changed=changed)
             await pubsub.get_message(ignore_subscribe_messages=True, timeout=REFRESH_S)
