@@ -16,9 +16,9 @@ def _read(name: str) -> str:
 
 @cache
 def script_source(name: str) -> str:
-    """The full source of `record`, `acquire`, `force` (with prelude) or `due`."""
-    if name == "due":
-        return _read("due.lua")
+    """The full source of `record`, `acquire`, `force` (with prelude), `due` or `records`."""
+    if name in ("due", "records"):
+        return _read(f"{name}.lua")
     if name not in ("record", "acquire", "force"):
         raise ValueError(f"no breaker script named {name!r}")
     return _read("prelude.lua") + "\n" + _read(f"{name}.lua")

@@ -54,6 +54,10 @@ RECORD_READ = RECORD_FIELDS + tuple(
 RECORD_AND_RUN_READ = (*RECORD_READ, "consecutive_failures", "consecutive")
 """The state record and the route's run of failures (the probe scheduler's read)."""
 
+RECORDS_PER_CALL = 250
+"""Routes read by one records.lua call: Redis runs it in about 3.3 µs a route (measured
+on this machine's Redis 7), so a call holds the server for under a millisecond."""
+
 
 class BreakerStore:
     """Circuit breakers of the configured routes, kept in Redis.
@@ -84,7 +88,7 @@ class BreakerStore:
         self._acks = replica_acks(redis)
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(script_source(name))
-            for name in ("record", "acquire", "force", "due")
+            for name in ("record", "acquire", "force", "due", "records")
         }
 
     @classmethod
@@ -203,20 +207,33 @@ class BreakerStore:
     async def records(
         self, routes: Sequence[str] | None = None, *, read: Sequence[str] = RECORD_READ
     ) -> tuple[int, list[RouteStatus]]:
-        """Redis time (ms) and the state records of `routes` (default: every route), in one
-        round trip, without the window figures (read as zero): what a worker's view needs.
-        `read=RECORD_AND_RUN_READ` adds the run of consecutive failures."""
+        """Redis time (ms) and the state records of `routes` (default: every route),
+        without the window figures (read as zero): what a worker's view needs.
+        `read=RECORD_AND_RUN_READ` adds the run of consecutive failures.
+
+        One script call per `RECORDS_PER_CALL` routes (records.lua): a reply a call to
+        parse, where a pipeline of HMGETs cost a command's packing and a reply's read
+        per route (the probe scheduler's resync was 11% of the daemon's busy samples).
+        The clock is the first call's.
+        """
         names = list(self._params) if routes is None else [self._checked(r) for r in routes]
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.eval(REDIS_TIME_SCRIPT, 1, self._keys.open_index)
-        for route in names:
-            pipe.hmget(self._keys.state(route), read)
-        replies = await self._guard(pipe.execute())
-        now_ms = _redis_ms(replies[0])
-        return now_ms, [
-            _status_from_record(route, read, values, now_ms)
-            for route, values in zip(names, replies[1:], strict=True)
-        ]
+        if not names:
+            return _redis_ms(await self._guard(self._clock())), []
+        now_ms, statuses = 0, []
+        for start in range(0, len(names), RECORDS_PER_CALL):
+            chunk = names[start : start + RECORDS_PER_CALL]
+            keys = [self._keys.state(route) for route in chunk]
+            clock, *replies = await self._guard(self._scripts["records"](keys, read))
+            now_ms = now_ms or _redis_ms(clock)
+            statuses += [
+                _status_from_record(route, read, values, now_ms)
+                for route, values in zip(chunk, replies, strict=True)
+            ]
+        return now_ms, statuses
+
+    def _clock(self) -> Awaitable[Any]:
+        """Redis TIME, on the deployment's slot (a Cluster routes the call by its key)."""
+        return self._redis.eval(REDIS_TIME_SCRIPT, 1, self._keys.open_index)
 
     async def last_event_id(self) -> str:
         """The id of the events stream's newest entry (EMPTY_STREAM_ID when it has none)."""
