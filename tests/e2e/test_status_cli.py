@@ -147,6 +147,12 @@ async def test_watch_prints_each_transition_until_ctrl_c(
         )
     finally:
         proc.send_signal(signal.SIGINT)
-        code = await asyncio.wait_for(proc.wait(), timeout=15)
-        reader.cancel()
+        try:
+            code = await asyncio.wait_for(proc.wait(), timeout=15)
+        except TimeoutError:
+            proc.kill()  # never leave a hung watch behind the test
+            await proc.wait()
+            pytest.fail("status --watch did not stop within 15 s of Ctrl-C")
+        finally:
+            reader.cancel()
     assert code == 0
