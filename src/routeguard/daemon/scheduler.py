@@ -1,11 +1,11 @@
 """Schedules probe jobs (`timers.py`) and the breaker's clock tick.
 
 One job per provider for the liveness tier and one per route and route tier,
-each with jitter; a job never runs twice at once, and a late run is run once. A route that looks suspect
-(failures without an open yet, or open for auth/quota) is probed every
-`suspect_interval_s`; a route in its timed open period is not probed at all
-(trials decide it); a half-open route gets trial probes back to back from the
-tick loop. A provider whose liveness probe was rate-limited is not probed at all
+each with jitter; a job never runs twice at once, and a late run is run once.
+A route that looks suspect (failures without an open yet, or open for
+auth/quota) is probed every `suspect_interval_s`; a route in its timed open
+period is not probed at all (trials decide it); a half-open route gets trial
+probes back to back from the tick loop. A provider whose liveness probe was rate-limited is not probed at all
 (no tier, no trial) until its hint has passed (`holds.py`).
 """
 
