@@ -22,10 +22,10 @@ from functools import partial
 from redis.asyncio import Redis
 
 from routeguard.breaker import BreakerStore, Keys, RouteStatus
-from routeguard.breaker.store import RECORD_AND_RUN_READ
+from routeguard.breaker.store import RECORD_AND_RUN_READ, _redis_ms, _status_from_record
 from routeguard.config.policies import BreakerSettings
 from routeguard.outcomes import Outcome
-from routeguard.redis_connect import REDIS_TIME_SCRIPT, connect_redis, text
+from routeguard.redis_connect import REDIS_TIME_SCRIPT, connect_redis
 
 ROUTES = 10_000
 Read = Callable[[], Awaitable[list[RouteStatus]]]
@@ -38,12 +38,11 @@ async def pipelined(redis: Redis, keys: Keys, routes: Sequence[str]) -> list[Rou
     for route in routes:
         pipe.hmget(keys.state(route), RECORD_AND_RUN_READ)
     clock, *replies = await pipe.execute()
-    now_ms = int(clock[0]) * 1000 + int(clock[1]) // 1000
-    statuses = []
-    for route, values in zip(routes, replies, strict=True):
-        fields = {n: text(v) for n, v in zip(RECORD_AND_RUN_READ, values, strict=True) if v}
-        statuses.append(RouteStatus.from_fields(route, fields | {"now_ms": now_ms}))
-    return statuses
+    now_ms = _redis_ms(clock)
+    return [
+        _status_from_record(route, RECORD_AND_RUN_READ, values, now_ms)
+        for route, values in zip(routes, replies, strict=True)
+    ]
 
 
 def seen(s: RouteStatus) -> tuple[object, ...]:

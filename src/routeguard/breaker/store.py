@@ -55,8 +55,8 @@ RECORD_AND_RUN_READ = (*RECORD_READ, "consecutive_failures", "consecutive")
 """The state record and the route's run of failures (the probe scheduler's read)."""
 
 RECORDS_PER_CALL = 250
-"""Routes read by one records.lua call: Redis runs it in about 3.3 µs a route (measured
-on this machine's Redis 7), so a call holds the server for under a millisecond."""
+"""Routes read by one records.lua call: Redis runs it in 2.6 to 4.1 µs a route
+(bench/records.py, Redis 7.0), so a call holds the server for about a millisecond."""
 
 
 class BreakerStore:

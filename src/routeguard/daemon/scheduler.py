@@ -72,7 +72,6 @@ class ProbeScheduler:
         self._holds = holds or ProviderHolds()
         self._timers = IntervalTimers(on_start=self._on_start, on_skip=self._on_skip, rng=self._rng)
         self._jobs: dict[str, ProbeJob] = {}
-        self._intervals: dict[str, float] = {}
         self._known: dict[str, RouteStatus] = {}
         self._trials: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
@@ -117,14 +116,10 @@ class ProbeScheduler:
 
     def _add(self, job: ProbeJob, interval: float, func: Callable[[], Awaitable[None]]) -> None:
         self._jobs[job.key] = job
-        self._intervals[job.key] = interval
         first_in_s = self._rng.uniform(0, interval)
         self._timers.add(job.key, interval, interval * JITTER_SHARE, first_in_s, func)
 
     def _retime(self, job: ProbeJob, interval: float) -> None:
-        if self._intervals.get(job.key) == interval:
-            return
-        self._intervals[job.key] = interval
         self._timers.retime(job.key, interval, interval * JITTER_SHARE)
 
     def _liveness_job(self, job: ProbeJob, normal_s: float) -> Callable[[], Awaitable[None]]:
@@ -138,7 +133,8 @@ class ProbeScheduler:
             if self._holds.held(provider):
                 return
             result = await _guarded(
-                self._prober.probe_provider(provider, self._intervals[job.key]), self._episodes
+                self._prober.probe_provider(provider, self._timers.interval_s(job.key)),
+                self._episodes,
             )
             if result is not None:
                 self._hold_if_rate_limited(provider, result, floor_s)
@@ -163,7 +159,7 @@ class ProbeScheduler:
             if self._holds.held(job.provider):
                 return
             done = await _guarded(
-                self._prober.probe_route(job, self._intervals[job.key]), self._episodes
+                self._prober.probe_route(job, self._timers.interval_s(job.key)), self._episodes
             )
             if done is not None:
                 _, status = done

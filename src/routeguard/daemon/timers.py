@@ -83,6 +83,10 @@ class IntervalTimers:
         self._timers[key] = timer
         self._push(key, timer)
 
+    def interval_s(self, key: str) -> float:
+        """The job's interval now (retimed or not)."""
+        return self._timers[key].interval_s
+
     def retime(self, key: str, interval_s: float, jitter_s: float) -> None:
         """A new interval; its grid starts now, so the next run is one new interval away."""
         timer = self._timers[key]
